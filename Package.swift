@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// The numeric modules are always optimised, even in debug builds: an unoptimised transformer forward
+/// is ~50x slower and would make the real-model tests unusable.
+let engineSettings: [SwiftSetting] = [
+    .unsafeFlags(["-O"], .when(configuration: .debug)),
+]
+
+let package = Package(
+    name: "DrLLMBench",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "bench", targets: ["bench"]),
+        .library(name: "Engine", targets: ["Engine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: - System libraries (Debian -dev packages)
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CJSONC", pkgConfig: "json-c", providers: [.apt(["libjson-c-dev"])]),
+        .systemLibrary(name: "CCSV", providers: [.apt(["libcsv-dev"])]),
+
+        // MARK: - Modules, one job each
+        .target(name: "Engine", dependencies: ["CBLAS", "CJSONC"], swiftSettings: engineSettings),
+        .target(name: "Benchmarks", dependencies: ["Engine", "CJSONC", "CCSV"]),
+        .target(name: "Routing", dependencies: ["Engine", "CBLAS"], swiftSettings: engineSettings),
+        .target(name: "Harness", dependencies: ["Engine", "Benchmarks", "Routing", "CCSV", "CJSONC"]),
+
+        // MARK: - Command-line interface
+        .executableTarget(
+            name: "bench",
+            dependencies: [
+                "Engine", "Benchmarks", "Routing", "Harness",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: - Tests
+        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Engine"]),
+        .testTarget(name: "RoutingTests", dependencies: ["Routing", "Engine"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Benchmarks", "Engine", "Routing"]),
+    ]
+)

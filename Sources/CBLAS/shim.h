@@ -1,0 +1,4 @@
+#include <cblas.h>
+/* OpenBLAS extension: pin the thread count explicitly instead of relying on the environment. */
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);

@@ -1,0 +1,272 @@
+import CBLAS
+import Dispatch
+import Foundation
+
+/// A llama/qwen2 decoder running natively on the CPU: f32 activations, OpenBLAS sgemm over
+/// dequantised weights for batched prefill, fused dequantise-and-dot kernels for decode.
+///
+/// Not thread-safe: one caller at a time (it owns reusable scratch buffers). Results are bitwise
+/// deterministic: a sequence's numbers depend only on its own tokens and path, never on what it
+/// is batched with or on the thread count.
+public final class TransformerModel {
+    public let name: String
+    public let configuration: ModelConfiguration
+    public let weights: TransformerWeights
+    public let tokenizer: BPETokenizer
+    /// Threads for OpenBLAS and for the decode kernels.
+    public let threads: Int
+
+    let rope: RopeTable
+    let workspace = Workspace()
+    /// Up to this many rows go through the quantised kernels; more go through sgemm.
+    let quantizedRowLimit = 8
+
+    /// Opens a GGUF model file. `name` defaults to the file name without extension.
+    public init(path: String, name: String? = nil, threads: Int = 2) throws {
+        let file = try GGUFFile(path: path)
+        let configuration = try ModelConfiguration(gguf: file)
+        self.configuration = configuration
+        self.tokenizer = try BPETokenizer(gguf: file)
+        self.weights = try TransformerWeights(file: file, configuration: configuration)
+        self.name = name ?? URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        self.threads = max(1, threads)
+        self.rope = RopeTable(headDimension: configuration.headDimension, base: configuration.ropeBase,
+                              capacity: configuration.contextLength, layout: configuration.ropeLayout)
+        openblas_set_num_threads(Int32(self.threads))
+    }
+
+    /// Number of transformer blocks.
+    public var layerCount: Int { configuration.layerCount }
+
+    // MARK: Matrix products
+
+    /// y[rows × out] = x[rows × in] · Wᵀ, choosing the kernel by row count only (so the choice is a
+    /// property of the sequence, never of its batch-mates).
+    func linear(_ w: LinearWeight, _ x: UnsafePointer<Float>, rows: Int, _ y: UnsafeMutablePointer<Float>) {
+        if rows <= quantizedRowLimit {
+            quantizedLinear(w.quantized, x, rows: rows, y)
+        } else {
+            Kernels.sgemmABt(x, lda: w.columns, w.dense, ldb: w.columns, y, ldc: w.rows, m: rows, n: w.rows, k: w.columns)
+        }
+    }
+
+    /// Quantised matrix × `rows` vectors, rows of the matrix split over the threads.
+    func quantizedLinear(_ m: QuantizedMatrix, _ x: UnsafePointer<Float>, rows batch: Int, _ y: UnsafeMutablePointer<Float>) {
+        // The kernel writes y[b*m.rows + r]; row ranges are disjoint, so threads never share output.
+        let chunks = threads
+        if chunks == 1 || m.rows < 256 {
+            multiply(m, vectors: x, count: batch, into: y, rows: 0..<m.rows)
+            return
+        }
+        let per = (m.rows + chunks - 1) / chunks
+        nonisolated(unsafe) let xs = x, ys = y
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let lo = c * per, hi = min(m.rows, lo + per)
+            if lo < hi { multiply(m, vectors: xs, count: batch, into: ys, rows: lo..<hi) }
+        }
+    }
+
+    // MARK: One block
+
+    /// A row of the current batch: which sequence it belongs to and its absolute position.
+    struct Row {
+        let sequence: SequenceState
+        let position: Int
+    }
+
+    /// Applies block `block` (path position `slot`) to `x` (`rows.count × d`), in place.
+    func applyBlock(_ block: Int, slot: Int, x: UnsafeMutablePointer<Float>, rows: [Row]) {
+        let c = configuration, w = weights.blocks[block]
+        let n = rows.count, d = c.width, kv = c.kvWidth, hd = c.headDimension
+        let qw = c.headCount * hd, f = c.feedForwardWidth
+        let h = workspace.buffer(0, n * d)
+        let q = workspace.buffer(1, n * qw)
+        let k = workspace.buffer(2, n * kv)
+        let v = workspace.buffer(3, n * kv)
+        let att = workspace.buffer(4, n * qw)
+        let tmp = workspace.buffer(5, n * d)
+
+        Kernels.rmsNorm(x, w.attentionNorm, h, rows: n, width: d, epsilon: c.rmsEpsilon)
+        if n <= quantizedRowLimit {
+            linear(w.query, h, rows: n, q)
+            linear(w.key, h, rows: n, k)
+            linear(w.value, h, rows: n, v)
+        } else {
+            // One sgemm over the stacked [q; k; v] weights, then split the columns.
+            let all = qw + 2 * kv
+            let qkv = workspace.buffer(6, n * all)
+            Kernels.sgemmABt(h, lda: d, w.queryKeyValueDense, ldb: d, qkv, ldc: all, m: n, n: all, k: d)
+            for t in 0..<n {
+                (q + t * qw).update(from: qkv + t * all, count: qw)
+                (k + t * kv).update(from: qkv + t * all + qw, count: kv)
+                (v + t * kv).update(from: qkv + t * all + qw + kv, count: kv)
+            }
+        }
+        if let b = w.queryBias { Kernels.addBias(q, b, rows: n, width: qw) }
+        if let b = w.keyBias { Kernels.addBias(k, b, rows: n, width: kv) }
+        if let b = w.valueBias { Kernels.addBias(v, b, rows: n, width: kv) }
+        for (i, r) in rows.enumerated() {
+            rope.apply(q + i * qw, heads: c.headCount, position: r.position)
+            rope.apply(k + i * kv, heads: c.kvHeadCount, position: r.position)
+            let cache = r.sequence.cache.slot(slot)
+            (cache.keys + r.position * kv).update(from: k + i * kv, count: kv)
+            (cache.values + r.position * kv).update(from: v + i * kv, count: kv)
+        }
+        attention(q: q, out: att, rows: rows, slot: slot)
+        linear(w.output, att, rows: n, tmp)
+        Kernels.add(x, tmp, count: n * d)
+
+        let gate = workspace.buffer(6, n * f)
+        Kernels.rmsNorm(x, w.feedForwardNorm, h, rows: n, width: d, epsilon: c.rmsEpsilon)
+        if n <= quantizedRowLimit {
+            let up = workspace.buffer(7, n * f)
+            linear(w.gate, h, rows: n, gate)
+            linear(w.up, h, rows: n, up)
+            Kernels.swiglu(gate, up, count: n * f)
+        } else {
+            // One sgemm over the stacked [gate; up] weights; SwiGLU reads both halves of each row.
+            let gu = workspace.buffer(7, n * 2 * f)
+            Kernels.sgemmABt(h, lda: d, w.gateUpDense, ldb: d, gu, ldc: 2 * f, m: n, n: 2 * f, k: d)
+            for t in 0..<n {
+                let row = gu + t * 2 * f, out = gate + t * f
+                for i in 0..<f {
+                    let g = row[i]
+                    out[i] = g / (1 + expf(-g)) * row[f + i]
+                }
+            }
+        }
+        linear(w.down, gate, rows: n, tmp)
+        Kernels.add(x, tmp, count: n * d)
+    }
+
+    /// Causal attention of each row over its own sequence's cached keys/values (positions 0...row).
+    func attention(q: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, rows: [Row], slot: Int) {
+        let c = configuration, hd = c.headDimension, kv = c.kvWidth, qw = c.headCount * hd
+        let group = c.headCount / c.kvHeadCount
+        let scale = 1 / Float(hd).squareRoot()
+        // A run of consecutive positions of one sequence (prefill) goes through sgemm.
+        if rows.count > quantizedRowLimit, let first = rows.first,
+           rows.allSatisfy({ $0.sequence === first.sequence }),
+           rows.last!.position - first.position == rows.count - 1 {
+            let n = rows.count, total = first.position + n
+            let cache = first.sequence.cache.slot(slot)
+            let scores = workspace.buffer(8, n * total)
+            for head in 0..<c.headCount {
+                let g = head / group
+                Kernels.sgemmABt(q + head * hd, lda: qw, cache.keys + g * hd, ldb: kv, scores, ldc: total,
+                                 m: n, n: total, k: hd)
+                for i in 0..<n {
+                    softmaxInPlace(scores + i * total, count: first.position + i + 1, scale: scale)
+                    let limit = first.position + i + 1
+                    if limit < total { (scores + i * total + limit).update(repeating: 0, count: total - limit) }
+                }
+                Kernels.sgemmAB(scores, lda: total, cache.values + g * hd, ldb: kv, out + head * hd, ldc: qw,
+                                m: n, n: hd, k: total)
+            }
+            return
+        }
+        for (i, r) in rows.enumerated() {
+            let cache = r.sequence.cache.slot(slot)
+            let count = r.position + 1
+            let scores = workspace.buffer(8, count)
+            for head in 0..<c.headCount {
+                let g = head / group
+                let qh = q + i * qw + head * hd
+                for t in 0..<count {
+                    let kt = cache.keys + t * kv + g * hd
+                    var s: Float = 0
+                    for j in 0..<hd { s += qh[j] * kt[j] }
+                    scores[t] = s
+                }
+                softmaxInPlace(scores, count: count, scale: scale)
+                let o = out + i * qw + head * hd
+                o.update(repeating: 0, count: hd)
+                for t in 0..<count {
+                    let p = scores[t], vt = cache.values + t * kv + g * hd
+                    for j in 0..<hd { o[j] += p * vt[j] }
+                }
+            }
+        }
+    }
+
+    /// softmax(scale · x) over `count` values, in place.
+    @inline(__always)
+    func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, count: Int, scale: Float) {
+        var m = -Float.infinity
+        for i in 0..<count { x[i] *= scale; m = max(m, x[i]) }
+        var s: Float = 0
+        for i in 0..<count { let e = expf(x[i] - m); x[i] = e; s += e }
+        let inv = 1 / s
+        for i in 0..<count { x[i] *= inv }
+    }
+
+    // MARK: Forward passes
+
+    /// Writes the embeddings of `tokens` into `x` (`tokens.count × d`).
+    func embed(_ tokens: ArraySlice<Int32>, into x: UnsafeMutablePointer<Float>) {
+        let d = configuration.width
+        for (i, t) in tokens.enumerated() {
+            (x + i * d).update(from: weights.tokenEmbedding.dense + Int(t) * d, count: d)
+        }
+    }
+
+    /// Runs `tokens` through the model for one sequence starting at its current length, along its
+    /// path (deciding the path first, block by block, when `decider` is given and no path is set).
+    /// Leaves the final hidden states (before the output norm) in `x`; returns the path used.
+    @discardableResult
+    func forward(_ tokens: ArraySlice<Int32>, sequence: SequenceState, decider: (any PathDecider)?,
+                 x: UnsafeMutablePointer<Float>) -> LayerPath {
+        let start = sequence.length
+        let rows = (0..<tokens.count).map { Row(sequence: sequence, position: start + $0) }
+        embed(tokens, into: x)
+        if let path = sequence.path {
+            for (slot, b) in path.blocks.enumerated() { applyBlock(b, slot: slot, x: x, rows: rows) }
+        } else {
+            var blocks: [Int] = []
+            for b in 0..<configuration.layerCount {
+                let times: Int
+                if let decider {
+                    let n = tokens.count * configuration.width
+                    times = min(2, max(0, decider.decide(layer: b, hidden: UnsafeBufferPointer(start: x, count: n),
+                                                         tokens: tokens.count, width: configuration.width)))
+                } else {
+                    times = 1
+                }
+                for _ in 0..<times {
+                    applyBlock(b, slot: blocks.count, x: x, rows: rows)
+                    blocks.append(b)
+                }
+            }
+            sequence.path = LayerPath(blocks)
+        }
+        sequence.length += tokens.count
+        return sequence.path!
+    }
+
+    /// One decode step for sequences that share a path: `x` holds their current tokens' embeddings.
+    func decodeStep(_ tokens: [Int32], sequences: [SequenceState], x: UnsafeMutablePointer<Float>) {
+        let rows = zip(sequences, tokens).map { Row(sequence: $0.0, position: $0.0.length) }
+        let d = configuration.width
+        for (i, t) in tokens.enumerated() {
+            (x + i * d).update(from: weights.tokenEmbedding.dense + Int(t) * d, count: d)
+        }
+        let path = sequences[0].path!
+        for (slot, b) in path.blocks.enumerated() { applyBlock(b, slot: slot, x: x, rows: rows) }
+        for s in sequences { s.length += 1 }
+    }
+
+    /// Logits of `count` hidden rows (applies the output norm first, in place): `count × vocab`.
+    func logits(_ x: UnsafeMutablePointer<Float>, rows count: Int, into out: UnsafeMutablePointer<Float>) {
+        let d = configuration.width
+        let h = workspace.buffer(9, count * d)
+        Kernels.rmsNorm(x, weights.outputNorm, h, rows: count, width: d, epsilon: configuration.rmsEpsilon)
+        linear(weights.outputHead, h, rows: count, out)
+    }
+
+    /// A new, empty sequence with room for `capacity` tokens.
+    func makeSequence(capacity: Int, path: LayerPath?) -> SequenceState {
+        let s = SequenceState(capacity: capacity, kvWidth: configuration.kvWidth)
+        s.path = path
+        return s
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+
+/// Prefill and decode speed of a `TransformerModel`, measured the way
+/// `shared/tools/llamacpp_speed.py` measures llama.cpp (same text, same token counts, best of N),
+/// so the two can be put side by side.
+public struct PerfBenchmark {
+    public let model: TransformerModel
+
+    public init(model: TransformerModel) { self.model = model }
+
+    /// The measured speeds.
+    public struct Result: Codable, Sendable {
+        public var model: String
+        public var threads: Int
+        public var prompt_tokens: Int
+        public var gen_tokens: Int
+        public var path_length: Int
+        public var prefill_tokens_per_second_best: Double
+        public var prefill_tokens_per_second_median: Double
+        public var decode_tokens_per_second_best: Double
+        public var decode_tokens_per_second_median: Double
+    }
+
+    /// The benchmark text (the same as llama.cpp's speed script uses).
+    public static let text = String(repeating: "The quick brown fox jumps over the lazy dog while the scientist measures the boiling point of water. ", count: 64)
+
+    public func run(promptTokens: Int, generateTokens: Int, repetitions: Int, policy: LayerPolicy) throws -> Result {
+        let all = model.encode(Self.text)
+        var toks = all
+        while toks.count < promptTokens { toks += all }
+        toks = Array(toks.prefix(promptTokens))
+        let (path, decider) = try model.resolve(policy)
+        let d = model.configuration.width, vocab = model.configuration.vocabularySize
+        var prefill: [Double] = [], decode: [Double] = []
+        var usedPath = 0
+        for _ in 0..<repetitions {
+            let seq = model.makeSequence(capacity: promptTokens + generateTokens, path: path)
+            let x = model.workspace.buffer(10, promptTokens * d)
+            let out = model.workspace.buffer(11, vocab)
+            var t = DispatchTime.now().uptimeNanoseconds
+            usedPath = model.forward(toks[...], sequence: seq, decider: decider, x: x).count
+            model.logits(x + (promptTokens - 1) * d, rows: 1, into: out)
+            prefill.append(Double(promptTokens) / (Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9))
+            t = DispatchTime.now().uptimeNanoseconds
+            for i in 0..<generateTokens {
+                model.decodeStep([toks[i % toks.count]], sequences: [seq], x: x)
+                model.logits(x, rows: 1, into: out)
+            }
+            decode.append(Double(generateTokens) / (Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9))
+        }
+        func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
+        return Result(model: model.name, threads: model.threads, prompt_tokens: promptTokens, gen_tokens: generateTokens,
+                      path_length: usedPath,
+                      prefill_tokens_per_second_best: prefill.max()!, prefill_tokens_per_second_median: median(prefill),
+                      decode_tokens_per_second_best: decode.max()!, decode_tokens_per_second_median: median(decode))
+    }
+}

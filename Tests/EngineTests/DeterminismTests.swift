@@ -1,0 +1,59 @@
+import Engine
+import XCTest
+
+/// A document's numbers must not depend on what it is batched with, on the thread count, or on
+/// the order of requests — bitwise.
+final class DeterminismTests: XCTestCase {
+    let requests = [
+        LoglikelihoodRequest(context: "Question: Which gas do plants absorb from the air?\nAnswer:", continuation: " carbon dioxide"),
+        LoglikelihoodRequest(context: "Question: Which gas do plants absorb from the air?\nAnswer:", continuation: " oxygen"),
+        LoglikelihoodRequest(context: "Goal: To open a jar easily\nAnswer:", continuation: " twist the lid after running it under hot water for a minute or so"),
+    ]
+
+    func testLoglikelihoodIndependentOfBatchAndOrder() throws {
+        let model = try SharedModel.get()
+        let together = try model.loglikelihood(requests, policy: .full)
+        let reversed = try model.loglikelihood(requests.reversed(), policy: .full).reversed()
+        for (i, r) in requests.enumerated() {
+            let alone = try model.loglikelihood([r], policy: .full)[0]
+            XCTAssertEqual(alone.logLikelihood.bitPattern, together[i].logLikelihood.bitPattern, "request \(i) alone vs batched")
+            XCTAssertEqual(alone.logLikelihood.bitPattern, Array(reversed)[i].logLikelihood.bitPattern, "request \(i) reversed")
+        }
+    }
+
+    func testLoglikelihoodIndependentOfThreadCount() throws {
+        let model = try SharedModel.get()
+        let single = try TransformerModel(path: TestPaths.modelPath, threads: 1)
+        let a = try model.loglikelihood(requests, policy: .full)
+        let b = try single.loglikelihood(requests, policy: .full)
+        for (x, y) in zip(a, b) { XCTAssertEqual(x.logLikelihood.bitPattern, y.logLikelihood.bitPattern) }
+        let g1 = try model.generate([GenerationRequest(context: "The capital of France is", until: [], maxTokens: 12)], policy: .full)
+        let g2 = try single.generate([GenerationRequest(context: "The capital of France is", until: [], maxTokens: 12)], policy: .full)
+        XCTAssertEqual(g1, g2)
+    }
+
+    func testGenerationIndependentOfBatch() throws {
+        let model = try SharedModel.get()
+        let prompts = ["The capital of France is", "1, 2, 3, 4,", "Question: What is 2+2?\nAnswer:",
+                       "<|im_start|>user\nName a colour.<|im_end|>\n<|im_start|>assistant\n"]
+        let reqs = prompts.map { GenerationRequest(context: $0, until: ["\n\n"], maxTokens: 16) }
+        let batched = try model.generate(reqs, policy: .full)
+        for (i, r) in reqs.enumerated() {
+            let alone = try model.generate([r], policy: .full)[0]
+            XCTAssertEqual(alone, batched[i], "prompt \(i) alone vs batched")
+        }
+        let skip = LayerPath(Array(0..<30).filter { $0 != 8 })
+        let mixed = try model.generate(reqs, policy: .fixed(skip))
+        XCTAssertEqual(mixed.map(\.path), Array(repeating: skip, count: reqs.count))
+        XCTAssertEqual(mixed[0].blockApplications, 29 * mixed[0].forwardPasses)
+    }
+
+    func testGeneratedTextIsGreedyUnderScoring() throws {
+        let model = try SharedModel.get()
+        let prompt = "The capital of France is"
+        let g = try model.generate([GenerationRequest(context: prompt, until: ["."], maxTokens: 8)], policy: .full)[0]
+        XCTAssertFalse(g.text.isEmpty)
+        let s = try model.loglikelihood([LoglikelihoodRequest(context: prompt, continuation: g.text)], policy: .full)[0]
+        XCTAssertTrue(s.isGreedy, "generated \(g.text.debugDescription) should be the greedy continuation")
+    }
+}
