@@ -76,54 +76,69 @@ extension TransformerModel: LanguageModel {
             if groups[r.context] == nil { order.append(r.context) }
             groups[r.context, default: []].append(i)
         }
-        let d = configuration.width, vocab = configuration.vocabularySize
         for context in order {
             let members = groups[context]!
             let pairs = members.map { encodePair(context: requests[$0].context, continuation: requests[$0].continuation) }
             for (j, p) in pairs.enumerated() where p.continuation.isEmpty {
                 throw EngineError.emptyContinuation(context: context, continuation: requests[members[j]].continuation)
             }
-            let ctxIds = pairs[0].context
-            let longest = pairs.map { $0.continuation.count }.max()!
-            let capacity = ctxIds.count + longest
-            guard capacity <= configuration.contextLength else {
-                throw EngineError.tooLong(tokens: capacity, limit: configuration.contextLength)
-            }
-            try checkTokens(ctxIds)
-            let seq = makeSequence(capacity: capacity, path: fixedPath)
-            let x = workspace.buffer(10, max(ctxIds.count, longest) * d)
-            let path = forward(ctxIds[...], sequence: seq, decider: decider, x: x)
-            // Distribution for the first continuation token: the context's last position.
-            let firstLogits = [Float](unsafeUninitializedCapacity: vocab) { buf, n in
-                logits(x + (ctxIds.count - 1) * d, rows: 1, into: buf.baseAddress!)
-                n = vocab
-            }
-            for (j, pair) in pairs.enumerated() {
-                try checkTokens(pair.continuation)
-                let cont = pair.continuation
-                var total = 0.0
-                var greedy = true
-                let (lp0, g0) = Self.scoreToken(firstLogits.withUnsafeBufferPointer { $0.baseAddress! }, vocab: vocab, target: cont[0])
-                total += lp0
-                greedy = greedy && g0
-                if cont.count > 1 {
-                    seq.length = ctxIds.count
-                    let inputs = cont[0..<(cont.count - 1)]
-                    forward(inputs, sequence: seq, decider: nil, x: x)
-                    let out = workspace.buffer(11, inputs.count * vocab)
-                    logits(x, rows: inputs.count, into: out)
-                    for t in 1..<cont.count {
-                        let (lp, g) = Self.scoreToken(out + (t - 1) * vocab, vocab: vocab, target: cont[t])
-                        total += lp
-                        greedy = greedy && g
-                    }
-                }
-                results[members[j]] = LoglikelihoodResult(
-                    logLikelihood: total, isGreedy: greedy, continuationTokens: cont.count,
-                    contextTokens: ctxIds.count, path: path, blockApplications: path.count, forwardPasses: 1)
-            }
+            let scored = try score(context: pairs[0].context, continuations: pairs.map(\.continuation),
+                                   path: fixedPath, decider: decider)
+            for (j, r) in scored.enumerated() { results[members[j]] = r }
         }
         return results.map { $0! }
+    }
+
+    /// Scores token-level continuations of one tokenised context (one prefill shared by all).
+    public func loglikelihood(contextIds: [Int32], continuations: [[Int32]], policy: LayerPolicy) throws -> [LoglikelihoodResult] {
+        let (fixedPath, decider) = try resolve(policy)
+        return try score(context: contextIds, continuations: continuations, path: fixedPath, decider: decider)
+    }
+
+    func score(context ctxIds: [Int32], continuations: [[Int32]], path fixedPath: LayerPath?,
+               decider: (any PathDecider)?) throws -> [LoglikelihoodResult] {
+        let d = configuration.width, vocab = configuration.vocabularySize
+        guard !ctxIds.isEmpty else { throw EngineError.emptyPrompt }
+        guard let longest = continuations.map(\.count).max(), continuations.allSatisfy({ !$0.isEmpty }) else {
+            throw EngineError.emptyContinuation(context: tokenizer.decode(ctxIds), continuation: "")
+        }
+        let capacity = ctxIds.count + longest
+        guard capacity <= configuration.contextLength else {
+            throw EngineError.tooLong(tokens: capacity, limit: configuration.contextLength)
+        }
+        try checkTokens(ctxIds)
+        for c in continuations { try checkTokens(c) }
+        let seq = makeSequence(capacity: capacity, path: fixedPath)
+        let x = workspace.buffer(10, max(ctxIds.count, longest) * d)
+        let path = forward(ctxIds[...], sequence: seq, decider: decider, x: x)
+        // Distribution for the first continuation token: the context's last position.
+        let firstLogits = [Float](unsafeUninitializedCapacity: vocab) { buf, n in
+            logits(x + (ctxIds.count - 1) * d, rows: 1, into: buf.baseAddress!)
+            n = vocab
+        }
+        var results: [LoglikelihoodResult] = []
+        for cont in continuations {
+            var (total, greedy) = firstLogits.withUnsafeBufferPointer {
+                Self.scoreToken($0.baseAddress!, vocab: vocab, target: cont[0])
+            }
+            if cont.count > 1 {
+                // Each continuation extends the shared context cache from its end.
+                seq.length = ctxIds.count
+                let inputs = cont[0..<(cont.count - 1)]
+                forward(inputs, sequence: seq, decider: nil, x: x)
+                let out = workspace.buffer(11, inputs.count * vocab)
+                logits(x, rows: inputs.count, into: out)
+                for t in 1..<cont.count {
+                    let (lp, g) = Self.scoreToken(out + (t - 1) * vocab, vocab: vocab, target: cont[t])
+                    total += lp
+                    greedy = greedy && g
+                }
+            }
+            results.append(LoglikelihoodResult(
+                logLikelihood: total, isGreedy: greedy, continuationTokens: cont.count,
+                contextTokens: ctxIds.count, path: path, blockApplications: path.count, forwardPasses: 1))
+        }
+        return results
     }
 
     /// Log-probability of `target` under `logits` (log-sum-exp in f64) and whether it is the argmax
@@ -145,17 +160,6 @@ extension TransformerModel: LanguageModel {
         }
     }
 
-    /// Token ids that end generation: EOS and the usual end-of-turn control tokens.
-    var endOfGenerationTokens: Set<Int32> {
-        var s = Set<Int32>()
-        if let e = tokenizer.eosToken { s.insert(e) }
-        for name in ["<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end_of_text|>", "<|end|>"] {
-            let ids = tokenizer.encode(name, addSpecial: false, parseSpecial: true)
-            if ids.count == 1, tokenizer.tokenText(ids[0]) == name { s.insert(ids[0]) }
-        }
-        return s
-    }
-
     public func generate(_ requests: [GenerationRequest], policy: LayerPolicy) throws -> [GenerationResult] {
         try generate(requests, policy: policy, batchSize: quantizedRowLimit)
     }
@@ -163,32 +167,14 @@ extension TransformerModel: LanguageModel {
     /// Greedy generation, stepping up to `batchSize` sequences together (those sharing a path).
     public func generate(_ requests: [GenerationRequest], policy: LayerPolicy, batchSize: Int) throws -> [GenerationResult] {
         let (fixedPath, decider) = try resolve(policy)
-        let eog = endOfGenerationTokens
         let d = configuration.width, vocab = configuration.vocabularySize
         var results = [GenerationResult?](repeating: nil, count: requests.count)
-
-        final class Active {
-            let index: Int
-            let request: GenerationRequest
-            let sequence: SequenceState
-            let promptTokens: Int
-            var generated: [Int32] = []
-            var bytes: [UInt8] = []
-            var next: Int32
-            init(index: Int, request: GenerationRequest, sequence: SequenceState, promptTokens: Int, next: Int32) {
-                self.index = index
-                self.request = request
-                self.sequence = sequence
-                self.promptTokens = promptTokens
-                self.next = next
-            }
-        }
 
         var start = 0
         while start < requests.count {
             let chunk = start..<min(requests.count, start + min(max(1, batchSize), quantizedRowLimit))
             start = chunk.upperBound
-            var active: [Active] = []
+            var active: [ActiveSequence] = []
             for i in chunk {
                 let r = requests[i]
                 guard !r.context.isEmpty else { throw EngineError.emptyPrompt }
@@ -206,60 +192,70 @@ extension TransformerModel: LanguageModel {
                 forward(ids[...], sequence: seq, decider: decider, x: x)
                 let out = workspace.buffer(11, vocab)
                 logits(x + (ids.count - 1) * d, rows: 1, into: out)
-                active.append(Active(index: i, request: r, sequence: seq, promptTokens: ids.count,
-                                     next: Self.argmax(out, vocab)))
+                active.append(ActiveSequence(index: i, request: r, sequence: seq, promptTokens: ids.count,
+                                             next: Self.argmax(out, vocab)))
             }
-            // Accept the pending token of each sequence; finish those that stop; step the rest.
-            while !active.isEmpty {
-                var running: [Active] = []
-                for a in active {
-                    let token = a.next
-                    var stop: StopReason?
-                    if eog.contains(token) {
-                        a.generated.append(token)
-                        stop = .endOfSequence
-                    } else {
-                        a.generated.append(token)
-                        a.bytes += tokenizer.isControl(token) ? [] : tokenizer.bytes(of: token)
-                        let text = String(decoding: a.bytes, as: UTF8.self)
-                        if a.request.until.contains(where: { !$0.isEmpty && text.contains($0) }) {
-                            stop = .stopString
-                        } else if a.generated.count >= a.request.maxTokens {
-                            stop = .maxTokens
-                        }
-                    }
-                    if let stop {
-                        let path = a.sequence.path!
-                        // One forward pass per generated token: the prefill yields the first.
-                        let passes = a.generated.count
-                        results[a.index] = GenerationResult(
-                            text: Self.cut(String(decoding: a.bytes, as: UTF8.self), at: a.request.until),
-                            stopReason: stop, promptTokens: a.promptTokens, generatedTokens: a.generated.count,
-                            path: path, blockApplications: passes * path.count, forwardPasses: passes)
-                    } else {
-                        running.append(a)
-                    }
-                }
-                active = running
-                // Sequences with the same path step together; groups in first-appearance order.
-                var groups: [LayerPath: [Active]] = [:]
-                var order: [LayerPath] = []
-                for a in active {
-                    let p = a.sequence.path!
-                    if groups[p] == nil { order.append(p) }
-                    groups[p, default: []].append(a)
-                }
-                for p in order {
-                    let members = groups[p]!
-                    let x = workspace.buffer(10, members.count * d)
-                    decodeStep(members.map(\.next), sequences: members.map(\.sequence), x: x)
-                    let out = workspace.buffer(11, members.count * vocab)
-                    logits(x, rows: members.count, into: out)
-                    for (i, a) in members.enumerated() { a.next = Self.argmax(out + i * vocab, vocab) }
-                }
-            }
+            for (index, result) in decodeGreedily(active) { results[index] = result }
         }
         return results.map { $0! }
+    }
+
+    /// Greedy decoding of prefilled sequences until each stops; those sharing a path step together.
+    /// Returns (request index, result) pairs in the order sequences finish.
+    func decodeGreedily(_ start: [ActiveSequence]) -> [(Int, GenerationResult)] {
+        let eog = tokenizer.endOfGenerationTokens
+        let d = configuration.width, vocab = configuration.vocabularySize
+        var finished: [(Int, GenerationResult)] = []
+        var active = start
+        // Accept the pending token of each sequence; finish those that stop; step the rest.
+        while !active.isEmpty {
+            var running: [ActiveSequence] = []
+            for a in active {
+                let token = a.next
+                a.generated.append(token)
+                var stop: StopReason?
+                if eog.contains(token) {
+                    stop = .endOfSequence
+                } else {
+                    if !tokenizer.isControl(token) { a.bytes += tokenizer.bytes(of: token) }
+                    let text = String(decoding: a.bytes, as: UTF8.self)
+                    if a.request.until.contains(where: { !$0.isEmpty && text.contains($0) }) {
+                        stop = .stopString
+                    } else if a.generated.count >= a.request.maxTokens {
+                        stop = .maxTokens
+                    }
+                }
+                guard let stop else {
+                    running.append(a)
+                    continue
+                }
+                let path = a.sequence.path!
+                // One forward pass per generated token: the prefill yields the first.
+                let passes = a.generated.count
+                finished.append((a.index, GenerationResult(
+                    text: Self.cut(String(decoding: a.bytes, as: UTF8.self), at: a.request.until),
+                    stopReason: stop, promptTokens: a.promptTokens, generatedTokens: a.generated.count,
+                    path: path, blockApplications: passes * path.count, forwardPasses: passes)))
+            }
+            active = running
+            // Sequences with the same path step together; groups in first-appearance order.
+            var groups: [LayerPath: [ActiveSequence]] = [:]
+            var order: [LayerPath] = []
+            for a in active {
+                let p = a.sequence.path!
+                if groups[p] == nil { order.append(p) }
+                groups[p, default: []].append(a)
+            }
+            for p in order {
+                let members = groups[p]!
+                let x = workspace.buffer(10, members.count * d)
+                decodeStep(members.map(\.next), sequences: members.map(\.sequence), x: x)
+                let out = workspace.buffer(11, members.count * vocab)
+                logits(x, rows: members.count, into: out)
+                for (i, a) in members.enumerated() { a.next = Self.argmax(out + i * vocab, vocab) }
+            }
+        }
+        return finished
     }
 
     /// Cuts `text` at the earliest occurrence of any stop string (lm-eval splits on each in turn).
@@ -276,5 +272,24 @@ extension TransformerModel: LanguageModel {
         var m = x[0]
         for i in 1..<n where x[i] > m { m = x[i]; best = i }
         return Int32(best)
+    }
+}
+
+/// A sequence being generated: its request, cache and the token it will accept next.
+final class ActiveSequence {
+    let index: Int
+    let request: GenerationRequest
+    let sequence: SequenceState
+    let promptTokens: Int
+    var generated: [Int32] = []
+    var bytes: [UInt8] = []
+    var next: Int32
+
+    init(index: Int, request: GenerationRequest, sequence: SequenceState, promptTokens: Int, next: Int32) {
+        self.index = index
+        self.request = request
+        self.sequence = sequence
+        self.promptTokens = promptTokens
+        self.next = next
     }
 }
