@@ -39,7 +39,7 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine"], exclude: ["Fixtures"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Engine"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Engine"]),
         .testTarget(name: "HarnessTests", dependencies: ["Harness", "Benchmarks", "Engine", "Routing"]),

@@ -32,7 +32,7 @@ public enum GGUFError: LocalizedError, Equatable {
             return "\(file): metadata key '\(key)' has unknown value type \(raw) (expected 0...12)"
         case let .invalidString(file, context): return "\(file): \(context) is not valid UTF-8"
         case let .implausibleCount(file, context, count):
-            return "\(file): \(context) count \(count) is larger than the file could hold (corrupt header?)"
+            return "\(file): \(context) count \(count) cannot fit in the file (truncated or corrupt header)"
         case let .badAlignment(file, value):
             return "\(file): general.alignment = \(value), expected a positive power of two"
         case let .unknownTensorType(file, tensor, raw):

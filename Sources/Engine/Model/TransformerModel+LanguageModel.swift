@@ -39,7 +39,9 @@ extension TransformerModel: LanguageModel {
         var ctx = context, cont = continuation
         var trailing = ctx.unicodeScalars.count
         let scalars = Array(ctx.unicodeScalars)
-        while trailing > 0, scalars[trailing - 1].properties.isWhitespace { trailing -= 1 }
+        // Python's str.rstrip() strips White_Space plus the separators U+001C...U+001F.
+        func isPythonSpace(_ c: Unicode.Scalar) -> Bool { c.properties.isWhitespace || (0x1C...0x1F).contains(c.value) }
+        while trailing > 0, isPythonSpace(scalars[trailing - 1]) { trailing -= 1 }
         if trailing < scalars.count {
             let moved = String(String.UnicodeScalarView(scalars[trailing...]))
             ctx = String(String.UnicodeScalarView(scalars[..<trailing]))
