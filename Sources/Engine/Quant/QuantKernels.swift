@@ -628,7 +628,8 @@ private func multiplySuperBlockRows<D: SuperBlockDecoder>(_: D.Type, _ m: Quanti
 /// stay f32 (never requantised). Each dot product is evaluated in a fixed order that does not
 /// depend on `batch` or `rows`, so a value is bitwise identical however the work is batched or
 /// split (e.g. across threads), and identical to multiplying the F32 matrix of the dequantised
-/// weights. Allocates nothing on the heap for batches up to 16 vectors.
+/// weights. Allocates nothing on the heap: the scratch (accumulators for up to 16 vectors, one
+/// decoded k-quant block) lives on the stack; larger batches are done 16 vectors at a time.
 /// - Precondition: `m.type.isSupported`, `rows` lies within `0..<m.rows`, `batch >= 0`.
 public func multiply(_ m: QuantizedMatrix, vectors x: UnsafePointer<Float>, count batch: Int,
                      into y: UnsafeMutablePointer<Float>, rows: Range<Int>) {

@@ -3,7 +3,7 @@ extension BPETokenizer {
     /// byte-level tokens map back to raw bytes, which may be part of a UTF-8 character; control
     /// and user-defined tokens give their spelling. Empty for ids outside the vocabulary.
     public func bytes(of id: Int32) -> [UInt8] {
-        guard contains(id) else { return [] }
+        guard isInVocabulary(id) else { return [] }
         return Array(pieceBytes[pieceStarts[Int(id)]..<pieceStarts[Int(id) + 1]])
     }
 
@@ -22,7 +22,7 @@ extension BPETokenizer {
     }
 
     func appendPiece(_ id: Int32, renderSpecial: Bool, to buffer: inout [UInt8]) {
-        guard contains(id) else { return }
+        guard isInVocabulary(id) else { return }
         if !renderSpecial && !attributes[Int(id)].isDisjoint(with: .hiddenUnlessSpecial) { return }
         buffer.append(contentsOf: pieceBytes[pieceStarts[Int(id)]..<pieceStarts[Int(id) + 1]])
     }

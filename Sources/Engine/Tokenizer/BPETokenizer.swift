@@ -47,7 +47,7 @@ public struct BPETokenizer: Sendable {
     /// The vocabulary spelling of a token (byte-level form for normal tokens, e.g. "Ġthe"),
     /// or "" for an id outside the vocabulary.
     public func tokenText(_ id: Int32) -> String {
-        contains(id) ? texts[Int(id)] : ""
+        isInVocabulary(id) ? texts[Int(id)] : ""
     }
 
     /// The id whose vocabulary spelling is exactly `text` (e.g. "<|im_end|>" or "Ġthe").
@@ -55,14 +55,14 @@ public struct BPETokenizer: Sendable {
 
     /// The token's attributes; empty for an id outside the vocabulary.
     public func attributes(of id: Int32) -> TokenAttributes {
-        contains(id) ? attributes[Int(id)] : []
+        isInVocabulary(id) ? attributes[Int(id)] : []
     }
 
     /// True for control tokens (`<|im_start|>`, `<|endoftext|>`, ...).
     public func isControl(_ id: Int32) -> Bool { attributes(of: id).contains(.control) }
 
     @inline(__always)
-    func contains(_ id: Int32) -> Bool { id >= 0 && Int(id) < texts.count }
+    func isInVocabulary(_ id: Int32) -> Bool { id >= 0 && Int(id) < texts.count }
 
     // MARK: - Construction
 
@@ -109,10 +109,6 @@ public struct BPETokenizer: Sendable {
                 bos: Int32? = nil, eos: Int32? = nil, addBOS: Bool? = nil, addEOS: Bool? = nil,
                 chatTemplate: String? = nil) throws(TokenizerError) {
         let source = "tokenizer"
-        guard tokenTypes.isEmpty || tokenTypes.count >= vocabulary.count else {
-            throw .invalidVocabulary(file: source, key: "tokenizer.ggml.token_type",
-                                     reason: "has \(tokenTypes.count) entries, expected \(vocabulary.count) (one per token)")
-        }
         var ids: [String: Int] = [:]
         for (key, value) in [(SpecialIDKeys.bos, bos), (SpecialIDKeys.eos, eos)] {
             guard let value else { continue }

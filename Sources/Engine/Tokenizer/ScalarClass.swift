@@ -2,6 +2,10 @@
 /// defines them (`unicode_cpt_flags`): `\p{L}`, `\p{N}` and `\p{P}` are the general categories
 /// L*, N* and P*; `\s` is the White_Space property (llama.cpp's `unicode_set_whitespace`).
 ///
+/// The categories are those of Unicode 15.1, the version of llama.cpp's generated tables
+/// (`unicode-data.cpp`): characters added later are unassigned for llama.cpp, and so here,
+/// whatever the Swift runtime's own Unicode version.
+///
 /// One byte of flags per scalar; the classification runs once per scalar of the input.
 struct ScalarClass: OptionSet, Sendable {
     let rawValue: UInt8
@@ -25,7 +29,10 @@ struct ScalarClass: OptionSet, Sendable {
     private static func nonASCIIRules(_ value: UInt32) -> ScalarClass {
         if isWhitespace(value) { return .whitespace }
         guard let scalar = Unicode.Scalar(value) else { return [] }
-        switch scalar.properties.generalCategory {
+        let properties = scalar.properties
+        // llama.cpp's tables stop at Unicode 15.1; later characters are unassigned there.
+        if let age = properties.age, age.major > 15 { return [] }
+        switch properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
             return .letter
         case .decimalNumber, .letterNumber, .otherNumber:

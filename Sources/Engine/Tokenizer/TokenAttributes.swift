@@ -4,11 +4,17 @@ public struct TokenAttributes: OptionSet, Sendable, Hashable {
     public let rawValue: UInt16
     public init(rawValue: UInt16) { self.rawValue = rawValue }
 
+    /// The unknown-word token (type 2).
     public static let unknown = TokenAttributes(rawValue: 1 << 0)
+    /// A reserved, unused entry (type 5): decodes to nothing.
     public static let unused = TokenAttributes(rawValue: 1 << 1)
+    /// An ordinary byte-level token (type 1).
     public static let normal = TokenAttributes(rawValue: 1 << 2)
+    /// A control token such as `<|im_start|>` (type 3, or recognised by spelling).
     public static let control = TokenAttributes(rawValue: 1 << 3)
+    /// A token added by the model's authors (type 4): always recognised in text, decodes verbatim.
     public static let userDefined = TokenAttributes(rawValue: 1 << 4)
+    /// A "<0xXX>" byte token (type 6).
     public static let byte = TokenAttributes(rawValue: 1 << 5)
 
     /// The attributes of a GGUF token type (1 normal, 2 unknown, 3 control, 4 user-defined,
