@@ -2,9 +2,17 @@
 import PackageDescription
 
 /// The numeric modules are always optimised, even in debug builds: an unoptimised transformer forward
-/// is ~50x slower and would make the real-model tests unusable.
+/// is ~50x slower and would make the real-model tests unusable. On x86_64 they target AVX2/FMA
+/// (any x86_64 CPU since 2013): the fused dequantise-and-dot kernels run ~2x faster than with the
+/// SSE2 baseline. Results do not change: Swift never contracts a*b+c into an FMA on its own.
+#if arch(x86_64)
+let cpuFlags = ["-target-cpu", "haswell"]
+#else
+let cpuFlags: [String] = []
+#endif
 let engineSettings: [SwiftSetting] = [
     .unsafeFlags(["-O"], .when(configuration: .debug)),
+    .unsafeFlags(cpuFlags),
 ]
 
 let package = Package(
@@ -25,9 +33,9 @@ let package = Package(
 
         // MARK: - Modules, one job each
         .target(name: "Engine", dependencies: ["CBLAS", "CJSONC"], swiftSettings: engineSettings),
-        .target(name: "Benchmarks", dependencies: ["Engine", "CJSONC", "CCSV"]),
+        .target(name: "Benchmarks", dependencies: ["Engine", "CJSONC", "CCSV"], swiftSettings: engineSettings),
         .target(name: "Routing", dependencies: ["Engine", "CBLAS"], swiftSettings: engineSettings),
-        .target(name: "Harness", dependencies: ["Engine", "Benchmarks", "Routing", "CCSV", "CJSONC"]),
+        .target(name: "Harness", dependencies: ["Engine", "Benchmarks", "Routing", "CCSV", "CJSONC"], swiftSettings: engineSettings),
 
         // MARK: - Command-line interface
         .executableTarget(

@@ -10,6 +10,8 @@ struct Bench: ParsableCommand {
         version: BenchVersion.string,
         subcommands: [
             Tokenize.self, Score.self, Generate.self, Perf.self,
+            Tasks.self, Prompt.self,
+            MCTS.self, TrainRouter.self,
         ]
     )
 }

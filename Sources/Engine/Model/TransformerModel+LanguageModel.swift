@@ -91,6 +91,22 @@ extension TransformerModel: LanguageModel {
         return results.map { $0! }
     }
 
+    /// Runs only the prefill of `text` (no logits) and returns the path taken — enough to drive a
+    /// `PathDecider` that records the hidden states entering each block (router teacher forcing).
+    @discardableResult
+    public func prefill(_ text: String, policy: LayerPolicy) throws -> LayerPath {
+        let (fixedPath, decider) = try resolve(policy)
+        let ids = encode(text)
+        guard !ids.isEmpty else { throw EngineError.emptyPrompt }
+        guard ids.count <= configuration.contextLength else {
+            throw EngineError.tooLong(tokens: ids.count, limit: configuration.contextLength)
+        }
+        try checkTokens(ids)
+        let seq = makeSequence(capacity: ids.count, path: fixedPath)
+        let x = workspace.buffer(10, ids.count * configuration.width)
+        return forward(ids[...], sequence: seq, decider: decider, x: x)
+    }
+
     /// Scores token-level continuations of one tokenised context (one prefill shared by all).
     public func loglikelihood(contextIds: [Int32], continuations: [[Int32]], policy: LayerPolicy) throws -> [LoglikelihoodResult] {
         let (fixedPath, decider) = try resolve(policy)

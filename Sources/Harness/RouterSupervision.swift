@@ -1,0 +1,258 @@
+import Benchmarks
+import Engine
+import Foundation
+import Routing
+
+/// Why a path-search or router-training request was refused.
+public enum SupervisionError: LocalizedError, Equatable {
+    case invalidMix(reason: String)
+    case noKeptExamples(file: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .invalidMix(reason): return "--mix: \(reason)"
+        case let .noKeptExamples(file): return "\(file): no kept examples (no MCTS record found a correct path): nothing to train on"
+        }
+    }
+}
+
+/// One training task of the MCTS data mix and how many of its training examples to search.
+public struct SupervisionSource: Codable, Sendable, Equatable {
+    /// A registry name whose training split the search reads: `arc_easy_letter`,
+    /// `arc_challenge_letter` or `dart_1`…`dart_5`.
+    public var task: String
+    /// Number of training examples to search (drawn with the seed, without replacement).
+    public var count: Int
+
+    public init(task: String, count: Int) {
+        self.task = task
+        self.count = count
+    }
+
+    /// The paper's mix (kept examples): ARC-E 400, ARC-C 600, DART 1–5 200/400/600/800/1000,
+    /// scaled so the counts sum to about `total`.
+    public static func paperMix(total: Int) -> [SupervisionSource] {
+        let paper: [(String, Int)] = [("arc_easy_letter", 400), ("arc_challenge_letter", 600), ("dart_1", 200),
+                                      ("dart_2", 400), ("dart_3", 600), ("dart_4", 800), ("dart_5", 1000)]
+        return paper.map { SupervisionSource(task: $0.0, count: max(1, Int((Double($0.1) * Double(total) / 4000).rounded()))) }
+    }
+
+    /// Parses `task:count,task:count`.
+    public static func parse(_ text: String) throws -> [SupervisionSource] {
+        try text.split(separator: ",").map { item in
+            let parts = item.split(separator: ":")
+            guard parts.count == 2, let n = Int(parts[1]), n > 0 else {
+                throw SupervisionError.invalidMix(reason: "'\(item)' is not TASK:COUNT with a positive count")
+            }
+            let task = String(parts[0])
+            guard ["arc_easy_letter", "arc_challenge_letter"].contains(task) || task.hasPrefix("dart_") else {
+                throw SupervisionError.invalidMix(reason: "'\(task)' has no training split for path search (use arc_easy_letter, arc_challenge_letter, dart_1…dart_5)")
+            }
+            return SupervisionSource(task: task, count: n)
+        }
+    }
+}
+
+/// One searched training example, one JSON line of `bench mcts` output.
+public struct SupervisionRecord: Codable, Sendable, Equatable {
+    public var task: String
+    public var id: String
+    /// The prompt as the model saw it (chat template applied), needed again for teacher forcing.
+    public var prompt: String
+    public var promptTokens: Int
+    public var defaultCorrect: Bool
+    public var kept: Bool
+    public var improved: Bool
+    /// The shortest correct path found (nil when no path was correct).
+    public var bestPath: [Int]?
+    /// Per-block multiplicity in `bestPath` (0 skip, 1 execute, 2 repeat).
+    public var labels: [Int]?
+    public var layersSaved: Int?
+    /// Distinct paths evaluated, simulations run, early stop.
+    public var pathsEvaluated: Int
+    public var simulations: Int
+    public var stoppedEarly: Bool
+    /// Prompt block applications computed vs reused from shared path prefixes.
+    public var blocksComputed: Int
+    public var blocksReused: Int
+    public var seconds: Double
+}
+
+/// Runs MCTS path search over training examples and appends one record per example (resumable).
+public struct SupervisionGenerator {
+    public var model: TransformerModel
+    public var tasksDirectory: URL
+    public var sources: [SupervisionSource]
+    public var config: MCTSConfig
+    public var seed: UInt64
+    public var chatTemplate: any ChatTemplate
+
+    public init(model: TransformerModel, tasksDirectory: URL, sources: [SupervisionSource], config: MCTSConfig,
+                seed: UInt64, chatTemplate: any ChatTemplate) {
+        self.model = model
+        self.tasksDirectory = tasksDirectory
+        self.sources = sources
+        self.config = config
+        self.seed = seed
+        self.chatTemplate = chatTemplate
+    }
+
+    /// The examples to search, in a deterministic order: for each source, its training documents
+    /// shuffled with a seed derived from `seed` and the task, first `count` taken.
+    public func plan() throws -> [(task: String, benchmark: LoadedBenchmark, index: Int)] {
+        var out: [(String, LoadedBenchmark, Int)] = []
+        for source in sources {
+            let loaded = try BenchmarkRegistry.load(source.task, from: tasksDirectory,
+                                                    options: BenchmarkOptions(chatTemplate: chatTemplate, split: .training))
+            var order = Array(loaded.documents.indices)
+            var rng = SplitMix64(seed: SplitMix64.derive(seed, "mcts-sample/\(source.task)"))
+            // Fisher–Yates with our own generator, so the sample never depends on the platform.
+            if order.count > 1 {
+                for i in stride(from: order.count - 1, to: 0, by: -1) {
+                    let j = Int(rng.next() % UInt64(i + 1))
+                    order.swapAt(i, j)
+                }
+            }
+            for index in order.prefix(source.count) { out.append((source.task, loaded, index)) }
+        }
+        return out
+    }
+
+    /// Searches every planned example not yet in `output`, appending records as they finish.
+    /// Returns all records (old and new) in plan order.
+    public func run(output: URL, progress: ((Int, Int, SupervisionRecord) -> Void)? = nil) throws -> [SupervisionRecord] {
+        let planned = try plan()
+        var done = try Self.readRecords(output)
+        var byKey: [String: SupervisionRecord] = [:]
+        for r in done { byKey["\(r.task)/\(r.id)"] = r }
+        let writer = try JSONLinesAppender(url: output)
+        var finished = 0
+        for item in planned {
+            let doc = item.benchmark.documents[item.index]
+            let key = "\(item.task)/\(doc.id)"
+            if byKey[key] != nil {
+                finished += 1
+                continue
+            }
+            guard case let .generation(request) = try item.benchmark.request(at: item.index) else {
+                throw SupervisionError.invalidMix(reason: "\(item.task) is not a generative task")
+            }
+            let start = ProgressReporter.monotonicSeconds()
+            let session = try PathSearchSession(model: model, request: request)
+            let benchmark = item.benchmark, index = item.index
+            let scorer = ClosurePathScorer { path in
+                let g = try session.generate(path: path)
+                let score = try benchmark.score(at: index, response: BenchmarkResponse(generatedText: g.text))
+                return score.metrics["acc,none"] == 1
+            }
+            let search = MCTSSearch(layerCount: model.layerCount, config: config)
+            let outcome = try search.run(scorer: scorer, seed: SplitMix64.derive(seed, "mcts/\(key)"))
+            let record = SupervisionRecord(
+                task: item.task, id: doc.id, prompt: request.context, promptTokens: session.promptIds.count,
+                defaultCorrect: outcome.defaultCorrect, kept: outcome.kept, improved: outcome.improved,
+                bestPath: outcome.bestPath?.blocks, labels: outcome.labels, layersSaved: outcome.layersSaved,
+                pathsEvaluated: outcome.evaluations, simulations: outcome.simulations, stoppedEarly: outcome.stoppedEarly,
+                blocksComputed: session.blockApplicationsComputed, blocksReused: session.blockApplicationsReused,
+                seconds: ProgressReporter.monotonicSeconds() - start)
+            try writer.append(record)
+            byKey[key] = record
+            done.append(record)
+            finished += 1
+            progress?(finished, planned.count, record)
+        }
+        return planned.compactMap { byKey["\($0.task)/\($0.benchmark.documents[$0.index].id)"] }
+    }
+
+    /// Records already in `url` (a torn last line from an interrupted run is ignored).
+    public static func readRecords(_ url: URL) throws -> [SupervisionRecord] {
+        guard let data = FileManager.default.contents(atPath: url.path) else { return [] }
+        var out: [SupervisionRecord] = []
+        let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        for (i, line) in lines.enumerated() where !line.isEmpty {
+            do {
+                out.append(try JSONDecoder().decode(SupervisionRecord.self, from: Data(line)))
+            } catch {
+                // Only the last line may be torn (killed mid-write); anything else is corruption.
+                if i >= lines.count - 2 { break }
+                throw RunError.corruptRecord(file: url.path, line: i + 1, reason: "\(error)")
+            }
+        }
+        return out
+    }
+}
+
+/// Appends JSON lines and flushes each to disk, so an interrupted run loses nothing finished.
+/// A torn last line (no trailing newline) is cut off before appending.
+final class JSONLinesAppender {
+    let handle: FileHandle
+    let url: URL
+
+    init(url: URL) throws {
+        self.url = url
+        let fm = FileManager.default
+        try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if !fm.fileExists(atPath: url.path) {
+            guard fm.createFile(atPath: url.path, contents: nil) else {
+                throw RunError.unwritableFile(path: url.path, reason: "cannot create the file")
+            }
+        }
+        handle = try FileHandle(forUpdating: url)
+        let data = try handle.readToEnd() ?? Data()
+        if let lastNewline = data.lastIndex(of: UInt8(ascii: "\n")) {
+            if lastNewline != data.count - 1 { try handle.truncate(atOffset: UInt64(lastNewline + 1)) }
+        } else if !data.isEmpty {
+            try handle.truncate(atOffset: 0)
+        }
+        try handle.seekToEnd()
+    }
+
+    func append<T: Encodable>(_ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(value)
+        data.append(UInt8(ascii: "\n"))
+        try handle.write(contentsOf: data)
+        try handle.synchronize()
+    }
+
+    deinit { try? handle.close() }
+}
+
+/// Records the pooled hidden states entering each block while following a label path: the
+/// teacher-forced router inputs (PAPER.md §3).
+final class TeacherForcingRecorder: PathDecider, @unchecked Sendable {
+    let labels: [Int]
+    let maxWindows: Int
+    private(set) var pooled: [[Float]] = []
+    private(set) var windowCount = 0
+
+    init(labels: [Int], maxWindows: Int) {
+        self.labels = labels
+        self.maxWindows = maxWindows
+    }
+
+    func decide(layer: Int, hidden: UnsafeBufferPointer<Float>, tokens: Int, width: Int) -> Int {
+        pooled.append(WindowPooling.pool(hidden: hidden, tokens: tokens, width: width, maxWindows: maxWindows))
+        windowCount = WindowPooling.windowCount(tokens: tokens, maxWindows: maxWindows)
+        return labels[layer]
+    }
+}
+
+/// Builds router training examples from MCTS records by teacher forcing along each label path.
+public enum RouterTrainingData {
+    /// One example per kept record, in record order.
+    public static func build(records: [SupervisionRecord], model: TransformerModel, windows: Int,
+                             progress: ((Int, Int) -> Void)? = nil) throws -> [RouterTrainingExample] {
+        let kept = records.filter { $0.kept && $0.labels != nil }
+        var out: [RouterTrainingExample] = []
+        for (i, r) in kept.enumerated() {
+            let recorder = TeacherForcingRecorder(labels: r.labels!, maxWindows: windows)
+            let path = try model.prefill(r.prompt, policy: .decided(recorder))
+            precondition(path == LayerPath.fromMultiplicities(r.labels!), "teacher forcing must follow the label path")
+            out.append(RouterTrainingExample(id: "\(r.task)/\(r.id)", layers: recorder.pooled, windowCount: recorder.windowCount,
+                                             width: model.configuration.width, labels: r.labels!, tokens: r.promptTokens))
+            progress?(i + 1, kept.count)
+        }
+        return out
+    }
+}
