@@ -1,0 +1,216 @@
+import Foundation
+
+/// `bench report --readme`: regenerates the results block of README.md from `results/`.
+///
+/// Only the text between the marker lines changes; the markers and everything around them stay
+/// byte for byte. The block holds no timestamps and is computed deterministically (fixed bootstrap
+/// seed), so running the report twice leaves the README unchanged the second time.
+public enum ReadmeReport {
+    /// The line that opens the generated block.
+    public static let beginMarker = "<!-- bench:results:begin -->"
+    /// The line that closes it.
+    public static let endMarker = "<!-- bench:results:end -->"
+
+    /// What the report compares and how it names things in the reproduce commands.
+    public struct Options: Sendable {
+        /// Runs compared (A = reference, B = candidate).
+        public var runA: String
+        public var runB: String
+        /// Domains of the summary table, in order (e.g. `indomain`, `ood`).
+        public var suites: [SuiteDefinition]
+        /// The suite whose tasks get the per-benchmark table.
+        public var perBenchmarkSuite: String
+        /// How the results folder is written in reproduce commands (`--results` is added when it
+        /// is not `results`).
+        public var resultsArgument: String
+        public var resamples: Int
+        public var seed: UInt64
+
+        public init(runA: String = "baseline", runB: String = "routed", suites: [SuiteDefinition] = SuiteDefinition.paperDomains,
+                    perBenchmarkSuite: String = "ood", resultsArgument: String = "results",
+                    resamples: Int = PairedBootstrap.defaultResamples, seed: UInt64 = PairedBootstrap.defaultSeed) {
+            self.runA = runA
+            self.runB = runB
+            self.suites = suites
+            self.perBenchmarkSuite = perBenchmarkSuite
+            self.resultsArgument = resultsArgument
+            self.resamples = resamples
+            self.seed = seed
+        }
+    }
+
+    /// Regenerates the block in `readme` from `resultsDir`; returns whether the file changed.
+    ///
+    /// Everything is checked and computed before the README is touched; it is replaced
+    /// atomically, and not written at all when the text is already current.
+    @discardableResult
+    public static func update(readme: URL, resultsDir: URL, options: Options = Options()) throws(RunError) -> Bool {
+        guard let data = try FileOperations.readIfExists(readme) else {
+            throw .unreadableFile(path: readme.path, reason: "no such file")
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        _ = try markerRange(in: text, file: readme.path)   // fail on markers before the slow part
+        let block = try render(resultsDir: resultsDir, options: options)
+        let updated = try replaceBlock(in: text, with: block, file: readme.path)
+        if updated == text { return false }
+        try FileOperations.writeAtomically(Data(updated.utf8), to: readme)
+        return true
+    }
+
+    /// Replaces the text between the markers with `block` (which should end with a newline).
+    public static func replaceBlock(in text: String, with block: String, file: String = "README.md") throws(RunError) -> String {
+        let range = try markerRange(in: text, file: file)
+        var out = String(text[..<range.lowerBound])
+        out += "\n" + block
+        out += String(text[range.upperBound...])
+        return out
+    }
+
+    /// The range strictly between the end of the begin marker and the start of the end marker.
+    static func markerRange(in text: String, file: String) throws(RunError) -> Range<String.Index> {
+        let begins = text.ranges(of: beginMarker), ends = text.ranges(of: endMarker)
+        if begins.isEmpty { throw .readmeMarkerMissing(file: file, marker: beginMarker) }
+        if ends.isEmpty { throw .readmeMarkerMissing(file: file, marker: endMarker) }
+        guard begins.count == 1, ends.count == 1, begins[0].upperBound <= ends[0].lowerBound else {
+            throw .readmeMarkersOutOfOrder(file: file, begin: beginMarker, end: endMarker)
+        }
+        return begins[0].upperBound..<ends[0].lowerBound
+    }
+
+    /// The generated block: a paper-style summary per model and domain, the per-benchmark table
+    /// of `options.perBenchmarkSuite`, the settings, and the commands that reproduce them.
+    ///
+    /// - Throws: `missingRun` when no model in `resultsDir` has results for both runs.
+    public static func render(resultsDir: URL, options: Options) throws(RunError) -> String {
+        let store = ResultsStore(root: resultsDir)
+        var comparisons: [(Comparison, [String: TaskResults], [String: TaskResults])] = []
+        for model in try store.models() {
+            let runs = try store.runs(model: model)
+            guard runs.contains(options.runA), runs.contains(options.runB) else { continue }
+            let a = try store.loadRun(model: model, run: options.runA)
+            let b = try store.loadRun(model: model, run: options.runB)
+            guard let c = try? Comparison(model: model, runA: options.runA, runB: options.runB, resultsA: a, resultsB: b,
+                                          suites: options.suites, resamples: options.resamples, seed: options.seed)
+            else { continue }
+            comparisons.append((c, a, b))
+        }
+        if comparisons.isEmpty {
+            throw .missingRun(folder: resultsDir.appendingPathComponent("<model>/\(options.runA)").path
+                              + " and …/\(options.runB) (no model has both)")
+        }
+
+        let runA = options.runA, runB = options.runB
+        var out = "<!-- Generated by `bench report --readme` from \(options.resultsArgument)/; "
+            + "text between the markers is overwritten. -->\n\n"
+
+        // Summary table: one row per model and domain.
+        out += "### Summary (paper style: \(runB) vs \(runA))\n\n"
+        var summary = MarkdownTable(
+            header: ["model", "domain", "tasks", "n", "Δ accuracy (pts)", "95% CI", "layers \(runA)", "layers \(runB)",
+                     "layers saved", "saved %"],
+            alignments: [.left, .left] + Array(repeating: .right, count: 8))
+        for (c, _, _) in comparisons {
+            for s in c.suites {
+                summary.rows.append([c.model, s.suite, String(s.tasks.count), String(s.scores.pairs),
+                                     NumberText.fixed(s.scores.delta.delta, 1, signed: true), ci(s.scores.delta),
+                                     NumberText.fixed(s.scores.layersA, 1), NumberText.fixed(s.scores.layersB, 1),
+                                     NumberText.fixed(s.scores.layersSaved, 2, signed: true),
+                                     NumberText.fixed(s.scores.layersSavedPercent, 2, signed: true)])
+            }
+        }
+        out += summary.render() + "\n"
+        out += "Δ accuracy and layers are pooled over the documents of a domain (the paper's totals); "
+            + "Δ = \(runB) − \(runA); 95% CI from a paired bootstrap (\(options.resamples) resamples, seed \(options.seed)); "
+            + "layers = block applications per document over all forward passes.\n\n"
+        out += "Reproduce:\n\n```sh\n"
+        for (c, a, b) in comparisons {
+            for s in c.suites {
+                out += command(model: c.model, suite: options.suites.first { $0.name == s.suite }!,
+                               tasks: s.tasks, configurations: s.tasks.compactMap { a[$0]?.summary.configuration }
+                                   + s.tasks.compactMap { b[$0]?.summary.configuration },
+                               resultsArgument: options.resultsArgument) + "\n"
+            }
+        }
+        out += "bench report --readme\n```\n"
+
+        // Per-benchmark table of one suite.
+        if let suite = options.suites.first(where: { $0.name == options.perBenchmarkSuite }) {
+            var table = MarkdownTable(
+                header: ["model", "benchmark", "metric", "n", runA, runB, "Δ (pts)", "95% CI", "layers \(runA)",
+                         "layers \(runB)", "saved %"],
+                alignments: [.left, .left, .left] + Array(repeating: .right, count: 8))
+            var commands: [String] = []
+            for (c, a, b) in comparisons {
+                let rows = c.tasks.filter { suite.tasks.contains($0.task) }
+                for t in rows {
+                    table.rows.append([c.model, t.task, t.metric, String(t.scores.pairs),
+                                       NumberText.fixed(t.scores.scoreA, 1), NumberText.fixed(t.scores.scoreB, 1),
+                                       NumberText.fixed(t.scores.delta.delta, 1, signed: true), ci(t.scores.delta),
+                                       NumberText.fixed(t.scores.layersA, 1), NumberText.fixed(t.scores.layersB, 1),
+                                       NumberText.fixed(t.scores.layersSavedPercent, 2, signed: true)])
+                }
+                if !rows.isEmpty {
+                    let names = rows.map(\.task)
+                    commands.append(command(model: c.model, suite: suite, tasks: names,
+                                            configurations: names.compactMap { a[$0]?.summary.configuration }
+                                                + names.compactMap { b[$0]?.summary.configuration },
+                                            resultsArgument: options.resultsArgument))
+                    commands.append("bench compare \(runA) \(runB) --model \(c.model)"
+                                    + resultsOption(options.resultsArgument))
+                }
+            }
+            if !table.rows.isEmpty {
+                out += "\n### Per benchmark (\(suite.name))\n\n" + table.render() + "\n"
+                out += "Reproduce:\n\n```sh\n" + commands.joined(separator: "\n") + "\n```\n"
+            }
+        }
+
+        // Settings that the paper leaves open and our tables must state.
+        out += "\n### Settings\n\n"
+        var settings = MarkdownTable(header: ["model", "task", "few-shot", "chat template", "limit", "seed", "bench"],
+                                     alignments: [.left, .left, .right, .left, .right, .right, .left])
+        for (c, a, _) in comparisons {
+            for t in c.tasks {
+                guard let cfg = a[t.task]?.summary.configuration else { continue }
+                settings.rows.append([c.model, t.task, String(cfg.fewshot), cfg.chatTemplate ? "yes" : "no",
+                                      cfg.limit.map(String.init) ?? "all", String(cfg.seed), cfg.benchVersion])
+            }
+        }
+        out += settings.render()
+        return out
+    }
+
+    private static func ci(_ d: BootstrapInterval) -> String {
+        "[\(NumberText.fixed(d.lower, 1, signed: true)), \(NumberText.fixed(d.upper, 1, signed: true))]"
+    }
+
+    private static func resultsOption(_ argument: String) -> String {
+        argument == "results" ? "" : " --results \(shellQuote(argument))"
+    }
+
+    /// The `bench run` command for `tasks` of `suite`, with the options the stored configurations
+    /// share (limit, few-shot as requested, seed, router file).
+    static func command(model: String, suite: SuiteDefinition, tasks: [String], configurations: [RunConfiguration],
+                        resultsArgument: String) -> String {
+        var cmd = "bench run"
+        cmd += Set(tasks) == Set(suite.tasks) ? " --suite \(suite.name)" : " --tasks \(tasks.joined(separator: ","))"
+        cmd += " --model \(shellQuote(model))"
+        func common<T: Hashable>(_ f: (RunConfiguration) -> T) -> T? {
+            let values = Set(configurations.map(f))
+            return values.count == 1 ? values.first : nil
+        }
+        if let limit = configurations.compactMap(\.limit).max() { cmd += " --limit \(limit)" }
+        if let fewshot = common(\.fewshotRequested), let k = fewshot { cmd += " --fewshot \(k)" }
+        if let seed = common(\.seed) { cmd += " --seed \(seed)" }
+        if let router = configurations.compactMap(\.routerFile).first { cmd += " --router \(shellQuote(router))" }
+        cmd += resultsOption(resultsArgument)
+        return cmd
+    }
+
+    /// Quotes a word for a POSIX shell when it holds anything beyond a safe set.
+    static func shellQuote(_ word: String) -> String {
+        let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./,:=+@")
+        if !word.isEmpty && word.allSatisfy(safe.contains) { return word }
+        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}

@@ -1,0 +1,315 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A task's stored results: its summary and its records in document order.
+public struct TaskResults: Hashable, Sendable {
+    public var summary: TaskSummary
+    public var records: [ExampleRecord]
+
+    public init(summary: TaskSummary, records: [ExampleRecord]) {
+        self.summary = summary
+        self.records = records
+    }
+}
+
+/// The results folder: `<root>/<model>/<run>/<task>.jsonl`, `<task>.json` and `<task>.config.json`.
+///
+/// - `<task>.jsonl`: one `ExampleRecord` per line (compact JSON, sorted keys), appended and
+///   fsynced as each document finishes, in document order.
+/// - `<task>.config.json`: the `RunConfiguration`, written before the first record so that a rerun
+///   can check it before touching anything.
+/// - `<task>.json`: the `TaskSummary` (pretty JSON, sorted keys), replaced atomically.
+///
+/// Hidden files (leading '.') are temporary files and probes; listings ignore them.
+public struct ResultsStore: Sendable {
+    /// The results folder (`results/` by default).
+    public let root: URL
+
+    public init(root: URL) { self.root = root }
+
+    // MARK: Layout
+
+    /// `<root>/<model>`.
+    public func modelFolder(model: String) -> URL { root.appendingPathComponent(model, isDirectory: true) }
+    /// `<root>/<model>/<run>`.
+    public func runFolder(model: String, run: String) -> URL {
+        modelFolder(model: model).appendingPathComponent(run, isDirectory: true)
+    }
+    /// `<root>/<model>/<run>/<task>.jsonl`.
+    public func recordsFile(model: String, run: String, task: String) -> URL {
+        runFolder(model: model, run: run).appendingPathComponent("\(task).jsonl")
+    }
+    /// `<root>/<model>/<run>/<task>.json`.
+    public func summaryFile(model: String, run: String, task: String) -> URL {
+        runFolder(model: model, run: run).appendingPathComponent("\(task).json")
+    }
+    /// `<root>/<model>/<run>/<task>.config.json`.
+    public func configurationFile(model: String, run: String, task: String) -> URL {
+        runFolder(model: model, run: run).appendingPathComponent("\(task).config.json")
+    }
+
+    // MARK: Writing
+
+    /// Creates the results folder and proves it writable. Call before loading a model, so that an
+    /// unwritable `--results` fails before any work.
+    public func prepare() throws(RunError) {
+        try FileOperations.ensureWritableFolder(root)
+    }
+
+    /// Opens a task's records for appending, creating or resuming them.
+    ///
+    /// Takes an exclusive lock on the records file (a second process on the same task is
+    /// refused), checks the stored configuration against `configuration` (a change is refused
+    /// with the keys that differ unless `force`), drops a torn last line left by a kill, reads the
+    /// finished records and writes the configuration sidecar. With `force` the task's records,
+    /// summary and configuration are deleted first. Nothing is written when a check fails.
+    public func openTask(configuration: RunConfiguration, force: Bool = false) throws(RunError) -> TaskRecordLog {
+        try Self.validate(kind: "model", configuration.model)
+        try Self.validate(kind: "run", configuration.run)
+        try Self.validate(kind: "task", configuration.task)
+        let folder = runFolder(model: configuration.model, run: configuration.run)
+        try FileOperations.ensureWritableFolder(folder)
+        let recordsURL = recordsFile(model: configuration.model, run: configuration.run, task: configuration.task)
+        let configURL = configurationFile(model: configuration.model, run: configuration.run, task: configuration.task)
+        let summaryURL = summaryFile(model: configuration.model, run: configuration.run, task: configuration.task)
+
+        let fd = open(recordsURL.path, O_RDWR | O_CREAT | O_APPEND, 0o644)
+        guard fd >= 0 else { throw .unwritableFile(path: recordsURL.path, reason: FileOperations.lastError()) }
+        var handedOver = false
+        defer { if !handedOver { close(fd) } }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            if errno == EWOULDBLOCK { throw .runInProgress(file: recordsURL.path) }
+            throw .unwritableFile(path: recordsURL.path, reason: FileOperations.lastError())
+        }
+
+        if force {
+            guard ftruncate(fd, 0) == 0 else {
+                throw .unwritableFile(path: recordsURL.path, reason: FileOperations.lastError())
+            }
+            try FileOperations.removeIfExists(summaryURL)
+            try FileOperations.removeIfExists(configURL)
+        }
+
+        let content = try FileOperations.readIfExists(recordsURL) ?? Data()
+        if let stored = try Self.loadConfiguration(configURL) {
+            let changes = configuration.changes(from: stored)
+            if !changes.isEmpty { throw .configurationChanged(file: configURL.path, changes: changes) }
+        } else if !content.isEmpty {
+            throw .missingConfiguration(recordsFile: recordsURL.path, expected: configURL.path)
+        }
+        let (records, completeBytes) = try Self.parseRecords(content, file: recordsURL.path)
+
+        // Everything checked: from here on we write.
+        if completeBytes < content.count {
+            // A kill mid-write left a line without its newline; it is not a record yet.
+            guard ftruncate(fd, off_t(completeBytes)) == 0 else {
+                throw .unwritableFile(path: recordsURL.path, reason: FileOperations.lastError())
+            }
+        }
+        var sidecar = configuration
+        sidecar.formatVersion = RunConfiguration.currentFormatVersion
+        do {
+            try FileOperations.writeAtomically(try HarnessJSON.prettyData(sidecar), to: configURL)
+        } catch let error as RunError {
+            throw error
+        } catch {
+            throw .unwritableFile(path: configURL.path, reason: "\(error)")
+        }
+        handedOver = true
+        return TaskRecordLog(file: recordsURL, descriptor: fd, configuration: configuration, records: records)
+    }
+
+    /// Writes `<task>.json` atomically.
+    public func writeSummary(_ summary: TaskSummary) throws(RunError) {
+        let url = summaryFile(model: summary.configuration.model, run: summary.run, task: summary.task)
+        let data: Data
+        do { data = try HarnessJSON.prettyData(summary) } catch {
+            throw .unwritableFile(path: url.path, reason: "cannot encode the summary: \(error)")
+        }
+        try FileOperations.writeAtomically(data, to: url)
+    }
+
+    // MARK: Reading
+
+    /// Model folders under the root, sorted (empty when the root does not exist).
+    public func models() throws(RunError) -> [String] { try Self.subfolders(of: root) }
+
+    /// Run folders of a model, sorted.
+    public func runs(model: String) throws(RunError) -> [String] { try Self.subfolders(of: modelFolder(model: model)) }
+
+    /// Tasks that have a summary in a run folder, sorted; `missingRun` when there are none.
+    public func tasks(model: String, run: String) throws(RunError) -> [String] {
+        let folder = runFolder(model: model, run: run)
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: folder.path) } catch {
+            throw .missingRun(folder: folder.path)
+        }
+        let tasks = names.filter { $0.hasSuffix(".json") && !$0.hasSuffix(".config.json") && !$0.hasPrefix(".") }
+            .map { String($0.dropLast(".json".count)) }
+            .sorted()
+        if tasks.isEmpty { throw .missingRun(folder: folder.path) }
+        return tasks
+    }
+
+    /// Reads `<task>.json`.
+    public func loadSummary(model: String, run: String, task: String) throws(RunError) -> TaskSummary {
+        let url = summaryFile(model: model, run: run, task: task)
+        guard let data = try FileOperations.readIfExists(url) else {
+            throw .unreadableFile(path: url.path, reason: "no such file; expected the summary of task '\(task)'")
+        }
+        try Self.checkVersion(data, file: url.path, supported: TaskSummary.currentFormatVersion)
+        do {
+            return try HarnessJSON.decoder().decode(TaskSummary.self, from: data)
+        } catch {
+            throw .malformedFile(path: url.path, reason: HarnessJSON.describe(error))
+        }
+    }
+
+    /// Reads `<task>.jsonl` (without changing it), in document order. A torn last line is ignored.
+    public func loadRecords(model: String, run: String, task: String) throws(RunError) -> [ExampleRecord] {
+        let url = recordsFile(model: model, run: run, task: task)
+        guard let data = try FileOperations.readIfExists(url) else {
+            throw .unreadableFile(path: url.path, reason: "no such file; expected the records of task '\(task)'")
+        }
+        return try Self.parseRecords(data, file: url.path).records.sorted { $0.index < $1.index }
+    }
+
+    /// Summary and records of every task of a run, by task name.
+    public func loadRun(model: String, run: String) throws(RunError) -> [String: TaskResults] {
+        var out: [String: TaskResults] = [:]
+        for task in try tasks(model: model, run: run) {
+            out[task] = TaskResults(summary: try loadSummary(model: model, run: run, task: task),
+                                    records: try loadRecords(model: model, run: run, task: task))
+        }
+        return out
+    }
+
+    // MARK: Helpers
+
+    static func validate(kind: String, _ name: String) throws(RunError) {
+        if !FileOperations.isSafeComponent(name) { throw .invalidName(kind: kind, name: name) }
+    }
+
+    static func subfolders(of url: URL) throws(RunError) -> [String] {
+        guard FileManager.default.fileExists(atPath: url.path) else { return [] }
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: url.path) } catch {
+            throw .unreadableFile(path: url.path, reason: FileOperations.describe(error))
+        }
+        return names.filter { name in
+            var isDir: ObjCBool = false
+            return !name.hasPrefix(".")
+                && FileManager.default.fileExists(atPath: url.appendingPathComponent(name).path, isDirectory: &isDir)
+                && isDir.boolValue
+        }.sorted()
+    }
+
+    static func loadConfiguration(_ url: URL) throws(RunError) -> RunConfiguration? {
+        guard let data = try FileOperations.readIfExists(url) else { return nil }
+        try checkVersion(data, file: url.path, supported: RunConfiguration.currentFormatVersion)
+        do {
+            return try HarnessJSON.decoder().decode(RunConfiguration.self, from: data)
+        } catch {
+            throw .malformedFile(path: url.path, reason: HarnessJSON.describe(error))
+        }
+    }
+
+    private struct VersionProbe: Decodable {
+        let formatVersion: Int?
+        enum CodingKeys: String, CodingKey { case formatVersion = "format_version" }
+    }
+
+    static func checkVersion(_ data: Data, file: String, supported: Int) throws(RunError) {
+        let probe: VersionProbe
+        do { probe = try HarnessJSON.decoder().decode(VersionProbe.self, from: data) } catch {
+            throw .malformedFile(path: file, reason: HarnessJSON.describe(error))
+        }
+        if let v = probe.formatVersion, v > supported { throw .newerFormat(file: file, found: v, supported: supported) }
+    }
+
+    /// Parses newline-terminated records; returns them in file order and the number of bytes of
+    /// complete lines (anything after the last newline is a torn write and is not a record).
+    static func parseRecords(_ data: Data, file: String) throws(RunError) -> (records: [ExampleRecord], completeBytes: Int) {
+        let bytes = [UInt8](data)
+        guard let lastNewline = bytes.lastIndex(of: 0x0A) else { return ([], 0) }
+        let decoder = HarnessJSON.decoder()
+        var records: [ExampleRecord] = []
+        var seen = Set<String>()
+        var lineNumber = 0
+        var start = 0
+        while start <= lastNewline {
+            let end = bytes[start...lastNewline].firstIndex(of: 0x0A)!
+            lineNumber += 1
+            let line = bytes[start..<end]
+            start = end + 1
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+            let record: ExampleRecord
+            do { record = try decoder.decode(ExampleRecord.self, from: Data(line)) } catch {
+                throw .corruptRecord(file: file, line: lineNumber, reason: HarnessJSON.describe(error))
+            }
+            if !seen.insert(record.id).inserted { throw .duplicateRecord(file: file, id: record.id) }
+            records.append(record)
+        }
+        return (records, lastNewline + 1)
+    }
+}
+
+/// An open, locked `<task>.jsonl`: the records already there and an `append` that makes each new
+/// one durable before returning.
+///
+/// A reference type because it owns a file descriptor and its lock; closed on `close()` or deinit.
+public final class TaskRecordLog {
+    /// The records file.
+    public let file: URL
+    /// The configuration the records belong to.
+    public let configuration: RunConfiguration
+    /// Records in file order (resumed ones first, then appended ones).
+    public private(set) var records: [ExampleRecord]
+    private var ids: Set<String>
+    private var descriptor: Int32
+
+    init(file: URL, descriptor: Int32, configuration: RunConfiguration, records: [ExampleRecord]) {
+        self.file = file
+        self.descriptor = descriptor
+        self.configuration = configuration
+        self.records = records
+        self.ids = Set(records.map(\.id))
+    }
+
+    deinit { close() }
+
+    /// Ids of the documents that already have a record.
+    public var finishedIDs: Set<String> { ids }
+
+    /// Whether the document `id` already has a record.
+    public func contains(id: String) -> Bool { ids.contains(id) }
+
+    /// Appends one record as one line and fsyncs it, so it survives any later kill.
+    ///
+    /// The line is written with a single `write` where possible; should a kill tear it, the next
+    /// `openTask` drops the partial line.
+    public func append(_ record: ExampleRecord) throws(RunError) {
+        precondition(descriptor >= 0, "append after close")
+        if ids.contains(record.id) { throw .duplicateRecord(file: file.path, id: record.id) }
+        let line: Data
+        do { line = try HarnessJSON.lineData(record) } catch {
+            throw .unwritableFile(path: file.path, reason: "cannot encode the record of '\(record.id)': \(error)")
+        }
+        try FileOperations.writeAll(fd: descriptor, data: line, path: file.path)
+        guard fsync(descriptor) == 0 else { throw .unwritableFile(path: file.path, reason: FileOperations.lastError()) }
+        ids.insert(record.id)
+        records.append(record)
+    }
+
+    /// Releases the lock and closes the file. Safe to call twice.
+    public func close() {
+        if descriptor >= 0 {
+            FileOperations.closeDescriptor(descriptor)
+            descriptor = -1
+        }
+    }
+}
