@@ -11,6 +11,7 @@ struct Bench: ParsableCommand {
         subcommands: [
             Tokenize.self, Score.self, Generate.self, Perf.self,
             Tasks.self, Prompt.self,
+            Run.self, Compare.self, Report.self,
             MCTS.self, TrainRouter.self,
         ]
     )

@@ -49,6 +49,48 @@ enum Kernels {
     }
 }
 
+extension Kernels {
+    /// One query attending over `count` cached positions: scores, softmax, weighted sum of values.
+    /// Dot products use 8-lane SIMD partial sums reduced in a fixed order.
+    static func attendOneHead(query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                              stride: Int, count: Int, dimension hd: Int, scale: Float,
+                              scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        let lanes = hd / 8 * 8
+        var m = -Float.infinity
+        for t in 0..<count {
+            let k = keys + t * stride
+            var acc = SIMD8<Float>(repeating: 0)
+            var j = 0
+            while j < lanes {
+                acc += UnsafeRawPointer(query + j).loadUnaligned(as: SIMD8<Float>.self)
+                    * UnsafeRawPointer(k + j).loadUnaligned(as: SIMD8<Float>.self)
+                j += 8
+            }
+            var s = acc.sum()
+            while j < hd { s += query[j] * k[j]; j += 1 }
+            s *= scale
+            scores[t] = s
+            m = max(m, s)
+        }
+        var total: Float = 0
+        for t in 0..<count { let e = expf(scores[t] - m); scores[t] = e; total += e }
+        let inv = 1 / total
+        out.update(repeating: 0, count: hd)
+        for t in 0..<count {
+            let p = scores[t] * inv, v = values + t * stride
+            var j = 0
+            let pv = SIMD8<Float>(repeating: p)
+            while j < lanes {
+                let o = UnsafeMutableRawPointer(out + j)
+                o.storeBytes(of: o.loadUnaligned(as: SIMD8<Float>.self) + pv * UnsafeRawPointer(v + j).loadUnaligned(as: SIMD8<Float>.self),
+                             as: SIMD8<Float>.self)
+                j += 8
+            }
+            while j < hd { out[j] += p * v[j]; j += 1 }
+        }
+    }
+}
+
 /// Precomputed RoPE rotations (cos, sin) for positions `0..<capacity`, computed in f64.
 struct RopeTable {
     let cos: [Float]

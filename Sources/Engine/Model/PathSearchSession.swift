@@ -30,14 +30,11 @@ public final class PathSearchSession {
     /// Prepares a session; `memoryBudget` bounds the checkpoints kept (bytes).
     public init(model: TransformerModel, request: GenerationRequest, memoryBudget: Int = 512 << 20) throws {
         guard !request.context.isEmpty else { throw EngineError.emptyPrompt }
-        let maxNew = max(1, request.maxTokens)
-        guard maxNew < model.configuration.contextLength else {
-            throw EngineError.tooLong(tokens: maxNew, limit: model.configuration.contextLength)
-        }
-        var ids = model.encode(request.context)
-        try model.checkTokens(ids)
-        let budget = model.configuration.contextLength - maxNew
-        if ids.count > budget { ids = Array(ids.suffix(budget)) }
+        let encoded = model.encode(request.context)
+        try model.checkTokens(encoded)
+        let (ids, maxNew) = try model.fitToContext(encoded, maxTokens: request.maxTokens)
+        var request = request
+        request.maxTokens = maxNew
         self.model = model
         self.request = request
         self.promptIds = ids

@@ -194,17 +194,12 @@ extension TransformerModel: LanguageModel {
             start = chunk.upperBound
             var active: [ActiveSequence] = []
             for i in chunk {
-                let r = requests[i]
+                var r = requests[i]
                 guard !r.context.isEmpty else { throw EngineError.emptyPrompt }
-                let maxNew = max(1, r.maxTokens)
-                guard maxNew < configuration.contextLength else {
-                    throw EngineError.tooLong(tokens: maxNew, limit: configuration.contextLength)
-                }
-                var ids = encode(r.context)
-                try checkTokens(ids)
-                // lm-eval left-truncates the prompt to leave room for the generation budget.
-                let budget = configuration.contextLength - maxNew
-                if ids.count > budget { ids = Array(ids.suffix(budget)) }
+                let encoded = encode(r.context)
+                try checkTokens(encoded)
+                let (ids, maxNew) = try fitToContext(encoded, maxTokens: r.maxTokens)
+                r.maxTokens = maxNew
                 let seq = makeSequence(capacity: ids.count + maxNew, path: fixedPath)
                 let x = workspace.buffer(10, ids.count * d)
                 forward(ids[...], sequence: seq, decider: decider, x: x)
@@ -216,6 +211,18 @@ extension TransformerModel: LanguageModel {
             for (index, result) in decodeGreedily(active) { results[index] = result }
         }
         return results.map { $0! }
+    }
+
+    /// Fits a prompt and a generation budget into the context window. lm-eval left-truncates the
+    /// prompt to `context − maxTokens`; a budget that leaves no room for the prompt (AIME's 32768
+    /// on an 8k model, where lm-eval itself asserts) is instead clamped to what the prompt leaves.
+    func fitToContext(_ ids: [Int32], maxTokens: Int) throws -> (ids: [Int32], maxTokens: Int) {
+        let limit = configuration.contextLength
+        var maxNew = max(1, maxTokens)
+        if maxNew >= limit / 2 { maxNew = max(1, min(maxNew, limit - ids.count)) }
+        guard ids.count < limit else { throw EngineError.tooLong(tokens: ids.count, limit: limit) }
+        let budget = limit - maxNew
+        return (ids.count > budget ? Array(ids.suffix(budget)) : ids, maxNew)
     }
 
     /// Greedy decoding of prefilled sequences until each stops; those sharing a path step together.

@@ -18,6 +18,9 @@ public final class TransformerModel {
 
     let rope: RopeTable
     let workspace = Workspace()
+    /// All parallel work (sgemm column blocks, quantised row blocks, attention heads) runs on this
+    /// team; OpenBLAS itself is kept single-threaded so the two never compete for the cores.
+    let team: WorkerTeam
     /// Up to this many rows go through the quantised kernels; more go through sgemm.
     let quantizedRowLimit = 8
 
@@ -32,7 +35,8 @@ public final class TransformerModel {
         self.threads = max(1, threads)
         self.rope = RopeTable(headDimension: configuration.headDimension, base: configuration.ropeBase,
                               capacity: configuration.contextLength, layout: configuration.ropeLayout)
-        openblas_set_num_threads(Int32(self.threads))
+        self.team = WorkerTeam(size: self.threads)
+        openblas_set_num_threads(1)
     }
 
     /// Number of transformer blocks.
@@ -46,23 +50,43 @@ public final class TransformerModel {
         if rows <= quantizedRowLimit {
             quantizedLinear(w.quantized, x, rows: rows, y)
         } else {
-            Kernels.sgemmABt(x, lda: w.columns, w.dense, ldb: w.columns, y, ldc: w.rows, m: rows, n: w.rows, k: w.columns)
+            parallelSgemmABt(x, lda: w.columns, w.dense, ldb: w.columns, y, ldc: w.rows, m: rows, n: w.rows, k: w.columns)
         }
     }
 
-    /// Quantised matrix × `rows` vectors, rows of the matrix split over the threads.
+    /// The team's share `i` of `0..<n`, in blocks of `granule` (the last share takes the rest).
+    @inline(__always)
+    func share(_ i: Int, of n: Int, granule: Int) -> Range<Int> {
+        let blocks = (n + granule - 1) / granule
+        let per = (blocks + team.size - 1) / team.size
+        let lo = min(n, i * per * granule), hi = min(n, (i + 1) * per * granule)
+        return lo..<hi
+    }
+
+    /// C = A · Bᵀ with B's rows (C's columns) split over the team; each thread runs a
+    /// single-threaded sgemm on its columns. Every output element is the same dot product whatever
+    /// the split, so results do not depend on the thread count.
+    func parallelSgemmABt(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
+                          _ c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int) {
+        team.run { i in
+            let cols = share(i, of: n, granule: 64)
+            if !cols.isEmpty {
+                Kernels.sgemmABt(a, lda: lda, b + cols.lowerBound * ldb, ldb: ldb, c + cols.lowerBound, ldc: ldc,
+                                 m: m, n: cols.count, k: k)
+            }
+        }
+    }
+
+    /// Quantised matrix × `rows` vectors, rows of the matrix split over the team.
     func quantizedLinear(_ m: QuantizedMatrix, _ x: UnsafePointer<Float>, rows batch: Int, _ y: UnsafeMutablePointer<Float>) {
         // The kernel writes y[b*m.rows + r]; row ranges are disjoint, so threads never share output.
-        let chunks = threads
-        if chunks == 1 || m.rows < 256 {
+        if team.size == 1 || m.rows < 128 {
             multiply(m, vectors: x, count: batch, into: y, rows: 0..<m.rows)
             return
         }
-        let per = (m.rows + chunks - 1) / chunks
-        nonisolated(unsafe) let xs = x, ys = y
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let lo = c * per, hi = min(m.rows, lo + per)
-            if lo < hi { multiply(m, vectors: xs, count: batch, into: ys, rows: lo..<hi) }
+        team.run { i in
+            let r = share(i, of: m.rows, granule: 16)
+            if !r.isEmpty { multiply(m, vectors: x, count: batch, into: y, rows: r) }
         }
     }
 
@@ -95,7 +119,7 @@ public final class TransformerModel {
             // One sgemm over the stacked [q; k; v] weights, then split the columns.
             let all = qw + 2 * kv
             let qkv = workspace.buffer(6, n * all)
-            Kernels.sgemmABt(h, lda: d, w.queryKeyValueDense, ldb: d, qkv, ldc: all, m: n, n: all, k: d)
+            parallelSgemmABt(h, lda: d, w.queryKeyValueDense, ldb: d, qkv, ldc: all, m: n, n: all, k: d)
             for t in 0..<n {
                 (q + t * qw).update(from: qkv + t * all, count: qw)
                 (k + t * kv).update(from: qkv + t * all + qw, count: kv)
@@ -126,7 +150,7 @@ public final class TransformerModel {
         } else {
             // One sgemm over the stacked [gate; up] weights; SwiGLU reads both halves of each row.
             let gu = workspace.buffer(7, n * 2 * f)
-            Kernels.sgemmABt(h, lda: d, w.gateUpDense, ldb: d, gu, ldc: 2 * f, m: n, n: 2 * f, k: d)
+            parallelSgemmABt(h, lda: d, w.gateUpDense, ldb: d, gu, ldc: 2 * f, m: n, n: 2 * f, k: d)
             for t in 0..<n {
                 let row = gu + t * 2 * f, out = gate + t * f
                 for i in 0..<f {
@@ -140,6 +164,7 @@ public final class TransformerModel {
     }
 
     /// Causal attention of each row over its own sequence's cached keys/values (positions 0...row).
+    /// Heads are split over the team; each head's arithmetic is the same whatever the split.
     func attention(q: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, rows: [Row], slot: Int) {
         let c = configuration, hd = c.headDimension, kv = c.kvWidth, qw = c.headCount * hd
         let group = c.headCount / c.kvHeadCount
@@ -150,40 +175,36 @@ public final class TransformerModel {
            rows.last!.position - first.position == rows.count - 1 {
             let n = rows.count, total = first.position + n
             let cache = first.sequence.cache.slot(slot)
-            let scores = workspace.buffer(8, n * total)
-            for head in 0..<c.headCount {
-                let g = head / group
-                Kernels.sgemmABt(q + head * hd, lda: qw, cache.keys + g * hd, ldb: kv, scores, ldc: total,
-                                 m: n, n: total, k: hd)
-                for i in 0..<n {
-                    softmaxInPlace(scores + i * total, count: first.position + i + 1, scale: scale)
-                    let limit = first.position + i + 1
-                    if limit < total { (scores + i * total + limit).update(repeating: 0, count: total - limit) }
+            let scratch = (0..<team.size).map { workspace.buffer(12 + $0, n * total) }
+            team.run { i in
+                let scores = scratch[i]
+                for head in share(i, of: c.headCount, granule: 1) {
+                    let g = head / group
+                    Kernels.sgemmABt(q + head * hd, lda: qw, cache.keys + g * hd, ldb: kv, scores, ldc: total,
+                                     m: n, n: total, k: hd)
+                    for t in 0..<n {
+                        let limit = first.position + t + 1
+                        softmaxInPlace(scores + t * total, count: limit, scale: scale)
+                        if limit < total { (scores + t * total + limit).update(repeating: 0, count: total - limit) }
+                    }
+                    Kernels.sgemmAB(scores, lda: total, cache.values + g * hd, ldb: kv, out + head * hd, ldc: qw,
+                                    m: n, n: hd, k: total)
                 }
-                Kernels.sgemmAB(scores, lda: total, cache.values + g * hd, ldb: kv, out + head * hd, ldc: qw,
-                                m: n, n: hd, k: total)
             }
             return
         }
-        for (i, r) in rows.enumerated() {
-            let cache = r.sequence.cache.slot(slot)
-            let count = r.position + 1
-            let scores = workspace.buffer(8, count)
-            for head in 0..<c.headCount {
-                let g = head / group
-                let qh = q + i * qw + head * hd
-                for t in 0..<count {
-                    let kt = cache.keys + t * kv + g * hd
-                    var s: Float = 0
-                    for j in 0..<hd { s += qh[j] * kt[j] }
-                    scores[t] = s
-                }
-                softmaxInPlace(scores, count: count, scale: scale)
-                let o = out + i * qw + head * hd
-                o.update(repeating: 0, count: hd)
-                for t in 0..<count {
-                    let p = scores[t], vt = cache.values + t * kv + g * hd
-                    for j in 0..<hd { o[j] += p * vt[j] }
+        let longest = rows.map { $0.position + 1 }.max() ?? 1
+        let scratch = (0..<team.size).map { workspace.buffer(12 + $0, longest) }
+        team.run { i in
+            let scores = scratch[i]
+            for (r, row) in rows.enumerated() {
+                let cache = row.sequence.cache.slot(slot)
+                let count = row.position + 1
+                for head in share(i, of: c.headCount, granule: 1) {
+                    let g = head / group
+                    Kernels.attendOneHead(query: q + r * qw + head * hd, keys: cache.keys + g * hd,
+                                          values: cache.values + g * hd, stride: kv, count: count, dimension: hd,
+                                          scale: scale, scores: scores, out: out + r * qw + head * hd)
                 }
             }
         }
