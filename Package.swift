@@ -50,6 +50,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine"], exclude: ["Fixtures"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Engine"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Engine"]),
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Benchmarks", "Engine", "Routing"]),
+        // "bench": the end-to-end tests (CLIEndToEndTests) run the real executable, so `swift test` must build it.
+        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Benchmarks", "Engine", "Routing", "bench"]),
     ]
 )

@@ -14,16 +14,34 @@ enum FileOperations {
     /// Creates `folder` (and its parents) and proves it writable by creating and deleting a probe
     /// file — `access(W_OK)` is not enough, it says yes to root on a read-only mount.
     static func ensureWritableFolder(_ folder: URL) throws(RunError) {
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        } catch {
-            throw .unwritableFolder(path: folder.path, reason: describe(error))
-        }
+        try createFolders(folder)
         let probe = folder.appendingPathComponent(".bench-write-probe-\(getpid())")
         let fd = open(probe.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else { throw .unwritableFolder(path: folder.path, reason: lastError()) }
         close(fd)
         unlink(probe.path)
+    }
+
+    /// `mkdir -p` with a reason a user can act on (Foundation's `createDirectory` reports e.g. a
+    /// regular file in the way as "NSCocoaErrorDomain error 512" on Linux): names the file that
+    /// blocks the path, or gives `mkdir`'s own error.
+    static func createFolders(_ folder: URL) throws(RunError) {
+        var missing: [String] = []
+        var path = folder.standardizedFileURL.path
+        var isFolder: ObjCBool = false
+        while !FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
+            missing.append(path)
+            let parent = (path as NSString).deletingLastPathComponent
+            if parent.isEmpty || parent == path { break }
+            path = parent
+        }
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue {
+            throw .unwritableFolder(path: folder.path, reason: "'\(path)' is a file, not a folder")
+        }
+        for p in missing.reversed() where mkdir(p, 0o755) != 0 && errno != EEXIST {
+            let reason = lastError()
+            throw .unwritableFolder(path: folder.path, reason: missing.count == 1 ? reason : "cannot create '\(p)': \(reason)")
+        }
     }
 
     /// Writes `data` to `url` so that readers see either the old file or the whole new one:

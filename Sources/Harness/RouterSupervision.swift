@@ -18,8 +18,9 @@ public enum SupervisionError: LocalizedError, Equatable {
 
 /// One training task of the MCTS data mix and how many of its training examples to search.
 public struct SupervisionSource: Codable, Sendable, Equatable {
-    /// A registry name whose training split the search reads: `arc_easy_letter`,
-    /// `arc_challenge_letter` or `dart_1`…`dart_5`.
+    /// A registry name whose training split the search reads: `arc_easy`, `arc_challenge` (lm-eval
+    /// cloze form, multiple-choice reward), `arc_easy_letter`, `arc_challenge_letter` (the paper's
+    /// letter form) or `dart_1`…`dart_5`.
     public var task: String
     /// Number of training examples to search (drawn with the seed, without replacement).
     public var count: Int
@@ -30,9 +31,10 @@ public struct SupervisionSource: Codable, Sendable, Equatable {
     }
 
     /// The paper's mix (kept examples): ARC-E 400, ARC-C 600, DART 1–5 200/400/600/800/1000,
-    /// scaled so the counts sum to about `total`.
-    public static func paperMix(total: Int) -> [SupervisionSource] {
-        let paper: [(String, Int)] = [("arc_easy_letter", 400), ("arc_challenge_letter", 600), ("dart_1", 200),
+    /// scaled so the counts sum to about `total`. `arcSuffix` picks the ARC prompt: the paper's
+    /// letter form (`_letter`) or lm-eval's cloze form (empty suffix).
+    public static func paperMix(total: Int, arcSuffix: String = "_letter") -> [SupervisionSource] {
+        let paper: [(String, Int)] = [("arc_easy" + arcSuffix, 400), ("arc_challenge" + arcSuffix, 600), ("dart_1", 200),
                                       ("dart_2", 400), ("dart_3", 600), ("dart_4", 800), ("dart_5", 1000)]
         return paper.map { SupervisionSource(task: $0.0, count: max(1, Int((Double($0.1) * Double(total) / 4000).rounded()))) }
     }
@@ -45,8 +47,8 @@ public struct SupervisionSource: Codable, Sendable, Equatable {
                 throw SupervisionError.invalidMix(reason: "'\(item)' is not TASK:COUNT with a positive count")
             }
             let task = String(parts[0])
-            guard ["arc_easy_letter", "arc_challenge_letter"].contains(task) || task.hasPrefix("dart_") else {
-                throw SupervisionError.invalidMix(reason: "'\(task)' has no training split for path search (use arc_easy_letter, arc_challenge_letter, dart_1…dart_5)")
+            guard ["arc_easy", "arc_challenge", "arc_easy_letter", "arc_challenge_letter"].contains(task) || task.hasPrefix("dart_") else {
+                throw SupervisionError.invalidMix(reason: "'\(task)' has no training split for path search (use arc_easy, arc_challenge, arc_easy_letter, arc_challenge_letter, dart_1…dart_5)")
             }
             return SupervisionSource(task: task, count: n)
         }
@@ -134,25 +136,46 @@ public struct SupervisionGenerator {
                 finished += 1
                 continue
             }
-            guard case let .generation(request) = try item.benchmark.request(at: item.index) else {
-                throw SupervisionError.invalidMix(reason: "\(item.task) is not a generative task")
-            }
             let start = ProgressReporter.monotonicSeconds()
-            let session = try PathSearchSession(model: model, request: request)
             let benchmark = item.benchmark, index = item.index
-            let scorer = ClosurePathScorer { path in
-                let g = try session.generate(path: path)
-                let score = try benchmark.score(at: index, response: BenchmarkResponse(generatedText: g.text))
-                return score.metrics["acc,none"] == 1
+            let model = self.model
+            let scorer: ClosurePathScorer
+            let prompt: String
+            let promptTokens: Int
+            var session: PathSearchSession?
+            switch try item.benchmark.request(at: item.index) {
+            case let .generation(request):
+                // Generative reward (the paper's letter ARC and DART): greedy answer along the path,
+                // prompt hidden states of shared path prefixes reused across candidates.
+                let s = try PathSearchSession(model: model, request: request)
+                session = s
+                prompt = request.context
+                promptTokens = s.promptIds.count
+                scorer = ClosurePathScorer { path in
+                    let g = try s.generate(path: path)
+                    let score = try benchmark.score(at: index, response: BenchmarkResponse(generatedText: g.text))
+                    return score.metrics["acc,none"] == 1
+                }
+            case let .loglikelihood(requests):
+                // Multiple-choice reward (lm-eval's cloze ARC): the highest-likelihood choice is gold.
+                prompt = requests[0].context
+                promptTokens = model.encode(prompt).count
+                scorer = ClosurePathScorer { path in
+                    let results = try model.loglikelihood(requests, policy: .fixed(path))
+                    let score = try benchmark.score(at: index, response: BenchmarkResponse(loglikelihoodResults: results))
+                    return score.metrics["acc,none"] == 1
+                }
+            case .generationWithLoglikelihood:
+                throw SupervisionError.invalidMix(reason: "\(item.task) mixes generation and scoring; not a path-search task")
             }
             let search = MCTSSearch(layerCount: model.layerCount, config: config)
             let outcome = try search.run(scorer: scorer, seed: SplitMix64.derive(seed, "mcts/\(key)"))
             let record = SupervisionRecord(
-                task: item.task, id: doc.id, prompt: request.context, promptTokens: session.promptIds.count,
+                task: item.task, id: doc.id, prompt: prompt, promptTokens: promptTokens,
                 defaultCorrect: outcome.defaultCorrect, kept: outcome.kept, improved: outcome.improved,
                 bestPath: outcome.bestPath?.blocks, labels: outcome.labels, layersSaved: outcome.layersSaved,
                 pathsEvaluated: outcome.evaluations, simulations: outcome.simulations, stoppedEarly: outcome.stoppedEarly,
-                blocksComputed: session.blockApplicationsComputed, blocksReused: session.blockApplicationsReused,
+                blocksComputed: session?.blockApplicationsComputed ?? 0, blocksReused: session?.blockApplicationsReused ?? 0,
                 seconds: ProgressReporter.monotonicSeconds() - start)
             try writer.append(record)
             byKey[key] = record

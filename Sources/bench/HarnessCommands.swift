@@ -125,6 +125,11 @@ struct Report: ParsableCommand {
     func run() throws {
         let resultsURL = URL(fileURLWithPath: results)
         let store = ResultsStore(root: resultsURL)
+        // The README first: a README without markers (or no results) is refused before any report is written.
+        if readme {
+            let changed = try ReadmeReport.update(readme: URL(fileURLWithPath: readmeFile), resultsDir: resultsURL)
+            ProgressReporter.writeToStandardError(changed ? "updated \(readmeFile)\n" : "\(readmeFile) already up to date\n")
+        }
         var written: [URL] = []
         for model in try store.models() {
             let runs = try store.runs(model: model)
@@ -133,10 +138,6 @@ struct Report: ParsableCommand {
             let files = try comparison.write(reportsDir: URL(fileURLWithPath: reports))
             written += [files.markdown, files.csv]
             written += try Plots.write(comparison, reportsDir: URL(fileURLWithPath: reports))
-        }
-        if readme {
-            let changed = try ReadmeReport.update(readme: URL(fileURLWithPath: readmeFile), resultsDir: resultsURL)
-            ProgressReporter.writeToStandardError(changed ? "updated \(readmeFile)\n" : "\(readmeFile) already up to date\n")
         }
         if !written.isEmpty { ProgressReporter.writeToStandardError("wrote \(written.map(\.path).joined(separator: ", "))\n") }
     }

@@ -28,8 +28,9 @@ public final class WorkerTeam: @unchecked Sendable {
     private nonisolated(unsafe) var job: ((Int) -> Void)?
     private var threads: [pthread_t] = []
 
-    /// Spin iterations before a worker blocks (tens of microseconds).
-    private let spinLimit = 200_000
+    /// Spin iterations (with a yield every 64) before a worker blocks: long enough to bridge the
+    /// gaps between the matrix products of a decode step, short enough not to burn a core idle.
+    private let spinLimit = 20_000
 
     public init(size: Int) {
         self.size = max(1, size)
@@ -76,17 +77,26 @@ public final class WorkerTeam: @unchecked Sendable {
                 pthread_mutex_unlock(&mutex)
             }
             body(0)
-            while pending.load(ordering: .acquiring) > 0 {}
+            var spins = 0
+            while pending.load(ordering: .acquiring) > 0 {
+                spins &+= 1
+                // Yield now and then so a spinning team never starves another process's threads
+                // when the machine is oversubscribed (two runs on two cores).
+                if spins & 63 == 0 { sched_yield() }
+            }
             job = nil
         }
     }
 
     private func workerLoop(index: Int) {
-        var seen = generation.load(ordering: .acquiring)
+        // Not `generation.load()`: the first job may be published before this thread starts,
+        // and it must still be seen as new. No job exists before `init` returns, so 0 is right.
+        var seen = 0
         while true {
             var spins = 0
             while generation.load(ordering: .acquiring) == seen {
                 spins += 1
+                if spins & 63 == 0 { sched_yield() }
                 if spins < spinLimit { continue }
                 pthread_mutex_lock(&mutex)
                 sleeping.add(1, ordering: .sequentiallyConsistent)
