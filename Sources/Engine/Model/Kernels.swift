@@ -55,16 +55,16 @@ extension Kernels {
     static func attendOneHead(query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
                               stride: Int, count: Int, dimension hd: Int, scale: Float,
                               scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
-        let lanes = hd / 8 * 8
+        let lanes = hd / 16 * 16
         var m = -Float.infinity
         for t in 0..<count {
             let k = keys + t * stride
-            var acc = SIMD8<Float>(repeating: 0)
+            var acc = SIMD16<Float>(repeating: 0)
             var j = 0
             while j < lanes {
-                acc += UnsafeRawPointer(query + j).loadUnaligned(as: SIMD8<Float>.self)
-                    * UnsafeRawPointer(k + j).loadUnaligned(as: SIMD8<Float>.self)
-                j += 8
+                acc = acc.addingProduct(UnsafeRawPointer(query + j).loadUnaligned(as: SIMD16<Float>.self),
+                                        UnsafeRawPointer(k + j).loadUnaligned(as: SIMD16<Float>.self))
+                j += 16
             }
             var s = acc.sum()
             while j < hd { s += query[j] * k[j]; j += 1 }
@@ -76,17 +76,22 @@ extension Kernels {
         for t in 0..<count { let e = expf(scores[t] - m); scores[t] = e; total += e }
         let inv = 1 / total
         out.update(repeating: 0, count: hd)
-        for t in 0..<count {
-            let p = scores[t] * inv, v = values + t * stride
-            var j = 0
-            let pv = SIMD8<Float>(repeating: p)
-            while j < lanes {
-                let o = UnsafeMutableRawPointer(out + j)
-                o.storeBytes(of: o.loadUnaligned(as: SIMD8<Float>.self) + pv * UnsafeRawPointer(v + j).loadUnaligned(as: SIMD8<Float>.self),
-                             as: SIMD8<Float>.self)
-                j += 8
+        var j = 0
+        while j < lanes {
+            // One 16-lane slice of the output, accumulated over all positions in registers.
+            var o = SIMD16<Float>(repeating: 0)
+            for t in 0..<count {
+                o = o.addingProduct(SIMD16<Float>(repeating: scores[t] * inv),
+                                    UnsafeRawPointer(values + t * stride + j).loadUnaligned(as: SIMD16<Float>.self))
             }
-            while j < hd { out[j] += p * v[j]; j += 1 }
+            UnsafeMutableRawPointer(out + j).storeBytes(of: o, as: SIMD16<Float>.self)
+            j += 16
+        }
+        while j < hd {
+            var o: Float = 0
+            for t in 0..<count { o += scores[t] * inv * values[t * stride + j] }
+            out[j] = o
+            j += 1
         }
     }
 }

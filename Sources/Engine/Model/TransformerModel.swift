@@ -90,6 +90,21 @@ public final class TransformerModel {
         }
     }
 
+    /// Several quantised products of the same input in one team job (one synchronisation instead
+    /// of one per matrix); each thread takes its share of every matrix.
+    func quantizedLinear(_ products: [(QuantizedMatrix, UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>, rows batch: Int) {
+        if team.size == 1 {
+            for (m, y) in products { multiply(m, vectors: x, count: batch, into: y, rows: 0..<m.rows) }
+            return
+        }
+        team.run { i in
+            for (m, y) in products {
+                let r = share(i, of: m.rows, granule: 16)
+                if !r.isEmpty { multiply(m, vectors: x, count: batch, into: y, rows: r) }
+            }
+        }
+    }
+
     // MARK: One block
 
     /// A row of the current batch: which sequence it belongs to and its absolute position.
@@ -112,9 +127,7 @@ public final class TransformerModel {
 
         Kernels.rmsNorm(x, w.attentionNorm, h, rows: n, width: d, epsilon: c.rmsEpsilon)
         if n <= quantizedRowLimit {
-            linear(w.query, h, rows: n, q)
-            linear(w.key, h, rows: n, k)
-            linear(w.value, h, rows: n, v)
+            quantizedLinear([(w.query.quantized, q), (w.key.quantized, k), (w.value.quantized, v)], h, rows: n)
         } else {
             // One sgemm over the stacked [q; k; v] weights, then split the columns.
             let all = qw + 2 * kv
@@ -144,8 +157,7 @@ public final class TransformerModel {
         Kernels.rmsNorm(x, w.feedForwardNorm, h, rows: n, width: d, epsilon: c.rmsEpsilon)
         if n <= quantizedRowLimit {
             let up = workspace.buffer(7, n * f)
-            linear(w.gate, h, rows: n, gate)
-            linear(w.up, h, rows: n, up)
+            quantizedLinear([(w.gate.quantized, gate), (w.up.quantized, up)], h, rows: n)
             Kernels.swiglu(gate, up, count: n * f)
         } else {
             // One sgemm over the stacked [gate; up] weights; SwiGLU reads both halves of each row.

@@ -28,7 +28,7 @@ public final class WorkerTeam: @unchecked Sendable {
     private nonisolated(unsafe) var job: ((Int) -> Void)?
     private var threads: [pthread_t] = []
 
-    /// Spin iterations (with a yield every 64) before a worker blocks: long enough to bridge the
+    /// Spin iterations (with a yield every 512) before a worker blocks: long enough to bridge the
     /// gaps between the matrix products of a decode step, short enough not to burn a core idle.
     private let spinLimit = 20_000
 
@@ -82,7 +82,7 @@ public final class WorkerTeam: @unchecked Sendable {
                 spins &+= 1
                 // Yield now and then so a spinning team never starves another process's threads
                 // when the machine is oversubscribed (two runs on two cores).
-                if spins & 63 == 0 { sched_yield() }
+                if spins & 511 == 0 { sched_yield() }
             }
             job = nil
         }
@@ -96,7 +96,7 @@ public final class WorkerTeam: @unchecked Sendable {
             var spins = 0
             while generation.load(ordering: .acquiring) == seen {
                 spins += 1
-                if spins & 63 == 0 { sched_yield() }
+                if spins & 511 == 0 { sched_yield() }
                 if spins < spinLimit { continue }
                 pthread_mutex_lock(&mutex)
                 sleeping.add(1, ordering: .sequentiallyConsistent)

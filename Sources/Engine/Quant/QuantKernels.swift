@@ -627,8 +627,9 @@ private func multiplySuperBlockRows<D: SuperBlockDecoder>(_: D.Type, _ m: Quanti
 /// Weights are dequantised inside the kernel, once per block for all the vectors; activations
 /// stay f32 (never requantised). Each dot product is evaluated in a fixed order that does not
 /// depend on `batch` or `rows`, so a value is bitwise identical however the work is batched or
-/// split (e.g. across threads), and identical to multiplying the F32 matrix of the dequantised
-/// weights. Allocates nothing on the heap: the scratch (accumulators for up to 16 vectors, one
+/// split (e.g. across threads). For most formats it is also identical to multiplying the F32
+/// matrix of the dequantised weights; Q4_1 and Q8_0 use factored kernels (`ScaledBlock`) that
+/// differ from it in the last bits. Allocates nothing on the heap: the scratch (accumulators for up to 16 vectors, one
 /// decoded k-quant block) lives on the stack; larger batches are done 16 vectors at a time.
 /// - Precondition: `m.type.isSupported`, `rows` lies within `0..<m.rows`, `batch >= 0`.
 public func multiply(_ m: QuantizedMatrix, vectors x: UnsafePointer<Float>, count batch: Int,
@@ -642,13 +643,115 @@ public func multiply(_ m: QuantizedMatrix, vectors x: UnsafePointer<Float>, coun
     case .f16: multiplyPairRows(F16Decoder.self, m, x, batch: batch, y, rows: rows)
     case .bf16: multiplyPairRows(BF16Decoder.self, m, x, batch: batch, y, rows: rows)
     case .q4_0: multiplyPairRows(Q4_0Decoder.self, m, x, batch: batch, y, rows: rows)
-    case .q4_1: multiplyPairRows(Q4_1Decoder.self, m, x, batch: batch, y, rows: rows)
+    case .q4_1: multiplyScaledRows(Q4_1Scaled.self, m, x, batch: batch, y, rows: rows)
     case .q5_0: multiplyPairRows(Q5_0Decoder.self, m, x, batch: batch, y, rows: rows)
     case .q5_1: multiplyPairRows(Q5_1Decoder.self, m, x, batch: batch, y, rows: rows)
-    case .q8_0: multiplyPairRows(Q8_0Decoder.self, m, x, batch: batch, y, rows: rows)
+    case .q8_0: multiplyScaledRows(Q8_0Scaled.self, m, x, batch: batch, y, rows: rows)
     case .q4_K: multiplySuperBlockRows(Q4_KDecoder.self, m, x, batch: batch, y, rows: rows)
     case .q5_K: multiplySuperBlockRows(Q5_KDecoder.self, m, x, batch: batch, y, rows: rows)
     case .q6_K: multiplySuperBlockRows(Q6_KDecoder.self, m, x, batch: batch, y, rows: rows)
     default: preconditionFailure("unreachable: \(m.type.name) is not supported")
+    }
+}
+
+// MARK: - Factored kernels for the formats of the default model
+
+/// A 32-weight block whose weights are `d·q + m` (q small integers): the dot product with x is
+/// `d·Σq·x + m·Σx`. Factoring out d and m halves the arithmetic of the decode hot path (Q4_1 for
+/// every matrix of the default model, Q8_0 for its output head), and Σx per block is shared by all
+/// rows. The order of operations is fixed per (row, vector), identical for every batch size and
+/// row split; it differs in the last bits from multiplying the dequantised f32 matrix.
+private protocol ScaledBlock {
+    static var bytesPerBlock: Int { get }
+    /// Whether blocks have an offset m (else m = 0 and Σx is not needed).
+    static var hasOffset: Bool { get }
+    /// (d, m, q[0..<16], q[16..<32]) of the block at `p`, q as exact floats.
+    static func decode(_ p: UnsafeRawPointer) -> (d: Float, m: Float, low: SIMD16<Float>, high: SIMD16<Float>)
+}
+
+private enum Q4_1Scaled: ScaledBlock {
+    static var bytesPerBlock: Int { 20 }
+    static var hasOffset: Bool { true }
+    @inline(__always)
+    static func decode(_ p: UnsafeRawPointer) -> (d: Float, m: Float, low: SIMD16<Float>, high: SIMD16<Float>) {
+        let q = loadBytes(p, 4)
+        return (loadHalf(p, 0), loadHalf(p, 2), floats(q & 0x0F), floats(q &>> 4))
+    }
+}
+
+private enum Q8_0Scaled: ScaledBlock {
+    static var bytesPerBlock: Int { 34 }
+    static var hasOffset: Bool { false }
+    @inline(__always)
+    static func decode(_ p: UnsafeRawPointer) -> (d: Float, m: Float, low: SIMD16<Float>, high: SIMD16<Float>) {
+        (loadHalf(p, 0), 0, floats(p.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self)),
+         floats(p.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self)))
+    }
+}
+
+/// Per block: t = q_low·x_low (multiply), t = fma(q_high, x_high, t), acc = fma(t, d, acc);
+/// offset += m·Σx_block. Result: the fixed reduction of acc, plus offset.
+@inline(__always)
+private func multiplyScaledRows<D: ScaledBlock>(_: D.Type, _ m: QuantizedMatrix, _ x: UnsafePointer<Float>,
+                                                batch: Int, _ y: UnsafeMutablePointer<Float>, rows: Range<Int>) {
+    let columns = m.columns
+    let blocks = columns / 32
+    let rowBytes = m.bytesPerRow
+    // Σx per block and vector, summed in a fixed order (pairwise over the 32 lanes).
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, D.hasOffset ? blocks * batch : 1)) { sums in
+        let xsum = sums.baseAddress!
+        if D.hasOffset {
+            for b in 0..<batch {
+                for k in 0..<blocks {
+                    let raw = UnsafeRawPointer(x + b * columns + 32 * k)
+                    xsum[b * blocks + k] = (loadFloats(raw, 0) + loadFloats(raw, 64)).sum()
+                }
+            }
+        }
+        if batch == 1 {
+            // The decode hot path: the same operations as below with n = 1, kept in registers.
+            for r in rows {
+                var p = m.data + r * rowBytes
+                var acc = SIMD16<Float>.zero
+                var offset: Float = 0
+                for k in 0..<blocks {
+                    let (d, mo, low, high) = D.decode(p)
+                    p += D.bytesPerBlock
+                    let raw = UnsafeRawPointer(x + 32 * k)
+                    var t = low * loadFloats(raw, 0)
+                    t = t.addingProduct(high, loadFloats(raw, 64))
+                    acc = acc.addingProduct(t, d)
+                    if D.hasOffset { offset = offset.addingProduct(mo, xsum[k]) }
+                }
+                y[r] = acc.sum() + offset
+            }
+            return
+        }
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: min(batch, vectorsPerPass)) { accumulators in
+            let acc = accumulators.baseAddress!
+            for r in rows {
+                let rowStart = m.data + r * rowBytes
+                var first = 0
+                while first < batch {
+                    let n = min(vectorsPerPass, batch - first)
+                    for j in 0..<n { acc[j] = .zero }
+                    var offsets = SIMD16<Float>.zero
+                    var p = rowStart
+                    for k in 0..<blocks {
+                        let (d, mo, low, high) = D.decode(p)
+                        p += D.bytesPerBlock
+                        for j in 0..<n {
+                            let raw = UnsafeRawPointer(x + (first + j) * columns + 32 * k)
+                            var t = low * loadFloats(raw, 0)
+                            t = t.addingProduct(high, loadFloats(raw, 64))
+                            acc[j] = acc[j].addingProduct(t, d)
+                            if D.hasOffset { offsets[j] = offsets[j].addingProduct(mo, xsum[(first + j) * blocks + k]) }
+                        }
+                    }
+                    for j in 0..<n { y[(first + j) * m.rows + r] = acc[j].sum() + offsets[j] }
+                    first += n
+                }
+            }
+        }
     }
 }
