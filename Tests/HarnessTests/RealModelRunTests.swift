@@ -4,8 +4,8 @@ import Foundation
 import Harness
 import XCTest
 
-/// The runner on the real default model (skipped when `models/` lacks it): an interrupted and
-/// resumed run must give bit-identical records to an uninterrupted one.
+/// The runner on the real default model (run scripts/setup.sh first): an interrupted and resumed
+/// run must give bit-identical records to an uninterrupted one.
 final class RealModelRunTests: XCTestCase {
     private static let modelFile = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -13,7 +13,8 @@ final class RealModelRunTests: XCTestCase {
 
     func testInterruptedRunResumesToTheSameRecordsOnTheRealModel() throws {
         guard FileManager.default.fileExists(atPath: Self.modelFile.path) else {
-            throw XCTSkip("default model not installed (run scripts/setup.sh)")
+            XCTFail("default model missing at \(Self.modelFile.path): run scripts/setup.sh")
+            return
         }
         let model = try TransformerModel(path: Self.modelFile.path, name: "smollm2-135m-instruct", threads: 2)
         let benchmark = try BenchmarkRegistry.load("arc_easy", from: repositoryTasks)
