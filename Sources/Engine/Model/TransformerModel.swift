@@ -113,48 +113,71 @@ public final class TransformerModel {
         let position: Int
     }
 
+    /// Runs `body` over row ranges: split over the team for prefill-sized batches, inline for
+    /// decode-sized ones. Each row's arithmetic is the same either way.
+    @inline(__always)
+    func forRows(_ n: Int, _ body: (Range<Int>) -> Void) {
+        if n <= quantizedRowLimit || team.size == 1 {
+            body(0..<n)
+        } else {
+            team.run { i in
+                let r = share(i, of: n, granule: 8)
+                if !r.isEmpty { body(r) }
+            }
+        }
+    }
+
     /// Applies block `block` (path position `slot`) to `x` (`rows.count × d`), in place.
     func applyBlock(_ block: Int, slot: Int, x: UnsafeMutablePointer<Float>, rows: [Row]) {
         let c = configuration, w = weights.blocks[block]
         let n = rows.count, d = c.width, kv = c.kvWidth, hd = c.headDimension
-        let qw = c.headCount * hd, f = c.feedForwardWidth
+        let qw = c.headCount * hd, f = c.feedForwardWidth, eps = c.rmsEpsilon
         let h = workspace.buffer(0, n * d)
         let q = workspace.buffer(1, n * qw)
         let k = workspace.buffer(2, n * kv)
         let v = workspace.buffer(3, n * kv)
         let att = workspace.buffer(4, n * qw)
         let tmp = workspace.buffer(5, n * d)
+        // Cache slots are allocated here, outside the parallel sections that write into them.
+        let caches = rows.map { $0.sequence.cache.slot(slot) }
 
-        Kernels.rmsNorm(x, w.attentionNorm, h, rows: n, width: d, epsilon: c.rmsEpsilon)
+        forRows(n) { r in
+            Kernels.rmsNorm(x + r.lowerBound * d, w.attentionNorm, h + r.lowerBound * d, rows: r.count, width: d, epsilon: eps)
+        }
+        var qkv: UnsafeMutablePointer<Float>?
+        let all = qw + 2 * kv
         if n <= quantizedRowLimit {
             quantizedLinear([(w.query.quantized, q), (w.key.quantized, k), (w.value.quantized, v)], h, rows: n)
         } else {
-            // One sgemm over the stacked [q; k; v] weights, then split the columns.
-            let all = qw + 2 * kv
-            let qkv = workspace.buffer(6, n * all)
-            parallelSgemmABt(h, lda: d, w.queryKeyValueDense, ldb: d, qkv, ldc: all, m: n, n: all, k: d)
-            for t in 0..<n {
-                (q + t * qw).update(from: qkv + t * all, count: qw)
-                (k + t * kv).update(from: qkv + t * all + qw, count: kv)
-                (v + t * kv).update(from: qkv + t * all + qw + kv, count: kv)
-            }
+            // One sgemm over the stacked [q; k; v] weights; rows are split into q, k, v below.
+            qkv = workspace.buffer(6, n * all)
+            parallelSgemmABt(h, lda: d, w.queryKeyValueDense, ldb: d, qkv!, ldc: all, m: n, n: all, k: d)
         }
-        if let b = w.queryBias { Kernels.addBias(q, b, rows: n, width: qw) }
-        if let b = w.keyBias { Kernels.addBias(k, b, rows: n, width: kv) }
-        if let b = w.valueBias { Kernels.addBias(v, b, rows: n, width: kv) }
-        for (i, r) in rows.enumerated() {
-            rope.apply(q + i * qw, heads: c.headCount, position: r.position)
-            rope.apply(k + i * kv, heads: c.kvHeadCount, position: r.position)
-            let cache = r.sequence.cache.slot(slot)
-            (cache.keys + r.position * kv).update(from: k + i * kv, count: kv)
-            (cache.values + r.position * kv).update(from: v + i * kv, count: kv)
+        forRows(n) { range in
+            for t in range {
+                if let qkv {
+                    (q + t * qw).update(from: qkv + t * all, count: qw)
+                    (k + t * kv).update(from: qkv + t * all + qw, count: kv)
+                    (v + t * kv).update(from: qkv + t * all + qw + kv, count: kv)
+                }
+                if let b = w.queryBias { Kernels.addBias(q + t * qw, b, rows: 1, width: qw) }
+                if let b = w.keyBias { Kernels.addBias(k + t * kv, b, rows: 1, width: kv) }
+                if let b = w.valueBias { Kernels.addBias(v + t * kv, b, rows: 1, width: kv) }
+                let position = rows[t].position
+                rope.apply(q + t * qw, heads: c.headCount, position: position)
+                rope.apply(k + t * kv, heads: c.kvHeadCount, position: position)
+                (caches[t].keys + position * kv).update(from: k + t * kv, count: kv)
+                (caches[t].values + position * kv).update(from: v + t * kv, count: kv)
+            }
         }
         attention(q: q, out: att, rows: rows, slot: slot)
         linear(w.output, att, rows: n, tmp)
-        Kernels.add(x, tmp, count: n * d)
+        forRows(n) { r in
+            Kernels.add(x + r.lowerBound * d, tmp + r.lowerBound * d, count: r.count * d)
+            Kernels.rmsNorm(x + r.lowerBound * d, w.feedForwardNorm, h + r.lowerBound * d, rows: r.count, width: d, epsilon: eps)
+        }
 
         let gate = workspace.buffer(6, n * f)
-        Kernels.rmsNorm(x, w.feedForwardNorm, h, rows: n, width: d, epsilon: c.rmsEpsilon)
         if n <= quantizedRowLimit {
             let up = workspace.buffer(7, n * f)
             quantizedLinear([(w.gate.quantized, gate), (w.up.quantized, up)], h, rows: n)
@@ -163,16 +186,18 @@ public final class TransformerModel {
             // One sgemm over the stacked [gate; up] weights; SwiGLU reads both halves of each row.
             let gu = workspace.buffer(7, n * 2 * f)
             parallelSgemmABt(h, lda: d, w.gateUpDense, ldb: d, gu, ldc: 2 * f, m: n, n: 2 * f, k: d)
-            for t in 0..<n {
-                let row = gu + t * 2 * f, out = gate + t * f
-                for i in 0..<f {
-                    let g = row[i]
-                    out[i] = g / (1 + expf(-g)) * row[f + i]
+            forRows(n) { range in
+                for t in range {
+                    let row = gu + t * 2 * f, out = gate + t * f
+                    for i in 0..<f {
+                        let g = row[i]
+                        out[i] = g / (1 + expf(-g)) * row[f + i]
+                    }
                 }
             }
         }
         linear(w.down, gate, rows: n, tmp)
-        Kernels.add(x, tmp, count: n * d)
+        forRows(n) { r in Kernels.add(x + r.lowerBound * d, tmp + r.lowerBound * d, count: r.count * d) }
     }
 
     /// Causal attention of each row over its own sequence's cached keys/values (positions 0...row).
