@@ -178,9 +178,15 @@ final class InterruptFlagTests: XCTestCase {
         let flag = InterruptFlag()
         flag.installSignalHandler(message: nil)
         XCTAssertFalse(flag.isRaised)
-        kill(getpid(), SIGINT)
-        let deadline = Date().addingTimeInterval(5)
-        while !flag.isRaised && Date() < deadline { usleep(10_000) }
+        // libdispatch installs its handler asynchronously after `resume()`; a signal sent in that
+        // window meets SIG_IGN and is dropped. So send again, slowly, until the flag is raised (a
+        // second delivery after raising would end the process, hence the long pause between tries).
+        let deadline = Date().addingTimeInterval(10)
+        while !flag.isRaised && Date() < deadline {
+            kill(getpid(), SIGINT)
+            let wait = Date().addingTimeInterval(1.5)
+            while !flag.isRaised && Date() < wait { usleep(10_000) }
+        }
         XCTAssertTrue(flag.isRaised)
     }
 }
