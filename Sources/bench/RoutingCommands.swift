@@ -27,13 +27,11 @@ struct MCTS: ParsableCommand {
         let generator = SupervisionGenerator(model: model, tasksDirectory: try TasksDirectory.locate(), sources: sources,
                                              config: config, seed: seed, chatTemplate: chat.template)
         let t0 = ProgressReporter.monotonicSeconds()
-        var kept = 0, improved = 0, saved = 0, computed = 0, reused = 0, seen = 0
+        var computed = 0, reused = 0, seen = 0
         let planned = sources.reduce(0) { $0 + $1.count }
         var reporter = ProgressReporter(label: "mcts", total: planned)
         let records = try generator.run(output: URL(fileURLWithPath: output)) { done, total, r in
             seen += 1
-            if r.kept { kept += 1; saved += r.layersSaved ?? 0 }
-            if r.improved { improved += 1 }
             computed += r.blocksComputed
             reused += r.blocksReused
             reporter.advance(by: done - reporter.done)
@@ -51,7 +49,6 @@ struct MCTS: ParsableCommand {
             mean_layers_saved_kept: allKept.isEmpty ? 0 : Double(allKept.compactMap(\.layersSaved).reduce(0, +)) / Double(allKept.count),
             searched_now: seen, seconds_now: ProgressReporter.monotonicSeconds() - t0,
             prompt_blocks_computed_now: computed, prompt_blocks_reused_now: reused))
-        _ = (kept, improved, saved)
     }
 }
 
