@@ -234,10 +234,18 @@ public struct ResultsStore: Sendable {
     /// Parses newline-terminated records; returns them in file order and the number of bytes of
     /// complete lines (anything after the last newline is a torn write and is not a record).
     static func parseRecords(_ data: Data, file: String) throws(RunError) -> (records: [ExampleRecord], completeBytes: Int) {
+        try parseLines(data, file: file, as: ExampleRecord.self, id: \.id)
+    }
+
+    /// Parses newline-terminated JSON lines of any record type (run records, MCTS records): blank
+    /// lines are skipped, a corrupt complete line or a repeated `id` is an error naming the file
+    /// and line, and bytes after the last newline (a torn write) are not a record.
+    static func parseLines<T: Decodable>(_ data: Data, file: String, as type: T.Type,
+                                         id: (T) -> String) throws(RunError) -> (records: [T], completeBytes: Int) {
         let bytes = [UInt8](data)
         guard let lastNewline = bytes.lastIndex(of: 0x0A) else { return ([], 0) }
         let decoder = HarnessJSON.decoder()
-        var records: [ExampleRecord] = []
+        var records: [T] = []
         var seen = Set<String>()
         var lineNumber = 0
         var start = 0
@@ -247,11 +255,11 @@ public struct ResultsStore: Sendable {
             let line = bytes[start..<end]
             start = end + 1
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            let record: ExampleRecord
-            do { record = try decoder.decode(ExampleRecord.self, from: Data(line)) } catch {
+            let record: T
+            do { record = try decoder.decode(T.self, from: Data(line)) } catch {
                 throw .corruptRecord(file: file, line: lineNumber, reason: HarnessJSON.describe(error))
             }
-            if !seen.insert(record.id).inserted { throw .duplicateRecord(file: file, id: record.id) }
+            if !seen.insert(id(record)).inserted { throw .duplicateRecord(file: file, id: id(record)) }
             records.append(record)
         }
         return (records, lastNewline + 1)

@@ -186,21 +186,11 @@ public struct SupervisionGenerator {
         return planned.compactMap { byKey["\($0.task)/\($0.benchmark.documents[$0.index].id)"] }
     }
 
-    /// Records already in `url` (a torn last line from an interrupted run is ignored).
+    /// Records already in `url` (a torn last line from an interrupted run is ignored), parsed
+    /// like run records: a corrupt complete line or a repeated example is an error.
     public static func readRecords(_ url: URL) throws -> [SupervisionRecord] {
-        guard let data = FileManager.default.contents(atPath: url.path) else { return [] }
-        var out: [SupervisionRecord] = []
-        let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        for (i, line) in lines.enumerated() where !line.isEmpty {
-            do {
-                out.append(try JSONDecoder().decode(SupervisionRecord.self, from: Data(line)))
-            } catch {
-                // Only the last line may be torn (killed mid-write); anything else is corruption.
-                if i >= lines.count - 2 { break }
-                throw RunError.corruptRecord(file: url.path, line: i + 1, reason: "\(error)")
-            }
-        }
-        return out
+        guard let data = try FileOperations.readIfExists(url) else { return [] }
+        return try ResultsStore.parseLines(data, file: url.path, as: SupervisionRecord.self) { "\($0.task)/\($0.id)" }.records
     }
 }
 
@@ -230,9 +220,7 @@ final class JSONLinesAppender {
     }
 
     func append<T: Encodable>(_ value: T) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(value)
+        var data = try HarnessJSON.encoder(pretty: false).encode(value)
         data.append(UInt8(ascii: "\n"))
         try handle.write(contentsOf: data)
         try handle.synchronize()
