@@ -150,7 +150,7 @@ public struct ARCLetterBenchmark: Benchmark {
             promptFormat: template.isChat
                 ? "Dr.LLM answer_letter_long via the \(template.name) chat template, strict letter regex"
                 : "Dr.LLM answer_letter_base (plain), strict letter regex",
-            generation: generation, subtasks: [], protectsQuestionText: false)
+            generation: generation, subtasks: [], protectsQuestionText: false, usesChatTemplate: true)
     }
 
     public func loadDocuments(from tasksDirectory: URL, split: DocumentSplit) throws -> DocumentSet<ARCLetterDocument> {

@@ -177,6 +177,9 @@ public struct BenchmarkInfo: Sendable, Hashable {
     public var subtasks: [String]
     /// True for GPQA: prompts and question text must never be printed or stored.
     public var protectsQuestionText: Bool
+    /// True where prompts go through the model's chat template (the paper's letter-form ARC and
+    /// DART prompts); lm-eval's tasks are plain text whatever `--chat` says.
+    public var usesChatTemplate: Bool = false
 }
 
 /// A document of some benchmark: everything a record needs besides the model's answer.

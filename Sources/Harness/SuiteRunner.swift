@@ -138,7 +138,8 @@ public struct SuiteRunner {
                                 routerFile: policy.routerFile, fixedPath: policy.fixedPath,
                                 dataSHA256: benchmark.dataDigest, fewshot: benchmark.fewshotCount,
                                 fewshotRequested: settings.fewshotRequested, limit: settings.limit,
-                                seed: settings.seed, chatTemplate: settings.chatTemplate, settings: extra)
+                                seed: settings.seed,
+                                chatTemplate: settings.chatTemplate && benchmark.info.usesChatTemplate, settings: extra)
     }
 
     /// Summary of a task from its records (the benchmark's aggregation, in document order).

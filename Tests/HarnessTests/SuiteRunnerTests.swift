@@ -153,6 +153,19 @@ final class SuiteRunnerTests: XCTestCase {
         XCTAssertEqual(model.generatedRequests, 2)
     }
 
+    func testStoredChatTemplateFlagIsPerTaskNotRunWide() throws {
+        var chat = settings()
+        chat.chatTemplate = true
+        let options = BenchmarkOptions(chatTemplate: ChatMLTemplate.smolLM2)
+        let run = runner(FakeLanguageModel(), root: try makeTemporaryFolder(self), settings: chat)
+        let arc = try BenchmarkRegistry.load("arc_easy", from: repositoryTasks, options: options)
+        let dart = try BenchmarkRegistry.load("dart_1", from: repositoryTasks, options: options)
+        XCTAssertFalse(run.configuration(for: arc, policy: .baseline()).chatTemplate, "lm-eval's ARC prompt is plain text")
+        XCTAssertTrue(run.configuration(for: dart, policy: .baseline()).chatTemplate, "the paper's DART prompt is a chat")
+        let plain = runner(FakeLanguageModel(), root: try makeTemporaryFolder(self), settings: settings())
+        XCTAssertFalse(plain.configuration(for: dart, policy: .baseline()).chatTemplate)
+    }
+
     func testPointsScale() {
         XCTAssertEqual(SuiteRunner.pointsScale(metric: "acc,none"), 100)
         XCTAssertEqual(SuiteRunner.pointsScale(metric: "exact_match,strict-match"), 100)
