@@ -12,7 +12,7 @@ struct Bench: ParsableCommand {
             Tokenize.self, Score.self, Generate.self, Perf.self,
             Tasks.self, Prompt.self,
             Run.self, Compare.self, Report.self,
-            MCTS.self, TrainRouter.self,
+            MCTS.self, TrainRouter.self, PerfRouted.self,
         ]
     )
 }

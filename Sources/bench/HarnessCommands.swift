@@ -142,3 +142,55 @@ struct Report: ParsableCommand {
         if !written.isEmpty { ProgressReporter.writeToStandardError("wrote \(written.map(\.path).joined(separator: ", "))\n") }
     }
 }
+
+struct PerfRouted: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "perf-routed",
+        abstract: "Wall time of routed vs baseline on the same documents, layers saved, and the routers' share of the time (Markdown + JSON in reports/).")
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "Comma-separated benchmark names (see `bench tasks`); suites allowed too.")
+    var tasks: String = "arc_easy,arc_challenge,dart_1"
+    @Option(help: "RouterSet file.") var router: String = "routers/smollm2-135m-instruct.routers"
+    @Option(help: "First N documents of each task.") var limit: Int = 40
+    @Option(help: "Repetitions of each configuration (the median is reported).") var repetitions: Int = 3
+    @Option(help: "Chat template for the paper's in-domain prompt forms (letter ARC, DART).") var chat: ChatTemplateChoice = .chatml
+    @Option(help: "Reports folder (writes <model>/routing-speed.md and .json).") var reports: String = "reports"
+
+    func validate() throws {
+        guard limit >= 1, repetitions >= 1 else { throw ValidationError("--limit and --repetitions must be at least 1") }
+    }
+
+    func run() throws {
+        let names = try BenchmarkRegistry.resolve(tasks)
+        guard FileManager.default.fileExists(atPath: router) else {
+            throw ValidationError("--router: \(router) does not exist (train one with `bench train-router`)")
+        }
+        let routers = try RouterSet.load(from: router)
+        let tasksDir = try TasksDirectory.locate()
+        let options = BenchmarkOptions(chatTemplate: chat.template)
+        let benchmarks = try names.map { try BenchmarkRegistry.load($0, from: tasksDir, options: options) }
+        let model = try modelOptions.load()
+        try routers.validate(layerCount: model.layerCount, width: model.configuration.width)
+
+        var results: [RoutingSpeed.TaskResult] = []
+        for benchmark in benchmarks {
+            ProgressReporter.writeToStandardError("\(benchmark.name): \(repetitions) × baseline and routed …\n")
+            let indices = benchmark.indices(limit: limit)
+            results.append(try RoutingSpeed.measure(model: model, benchmark: benchmark, indices: indices,
+                                                    routers: routers, repetitions: repetitions))
+        }
+        let speed = RoutingSpeed(model: model.name, routerFile: router, threads: model.threads, tasks: results)
+        let command = "bench perf-routed --tasks \(tasks) --limit \(limit) --repetitions \(repetitions) --threads \(model.threads) --router \(router)"
+        let markdown = speed.markdown(command: command)
+        print(markdown, terminator: "")
+        let folder = URL(fileURLWithPath: reports).appendingPathComponent(model.name, isDirectory: true)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let markdownFile = folder.appendingPathComponent("routing-speed.md")
+        let jsonFile = folder.appendingPathComponent("routing-speed.json")
+        try Data(markdown.utf8).write(to: markdownFile, options: .atomic)
+        try encoder.encode(speed).write(to: jsonFile, options: .atomic)
+        ProgressReporter.writeToStandardError("wrote \(markdownFile.path), \(jsonFile.path)\n")
+    }
+}

@@ -48,6 +48,32 @@ final class DeterminismTests: XCTestCase {
         XCTAssertEqual(mixed[0].blockApplications, 29 * mixed[0].forwardPasses)
     }
 
+    /// Skips block 4, repeats block 7, or both, by prompt length: prompts of a batch get different paths.
+    struct LengthDecider: PathDecider {
+        func decide(layer: Int, hidden: UnsafeBufferPointer<Float>, tokens: Int, width: Int) -> Int {
+            switch (tokens % 3, layer) {
+            case (0, 4), (2, 4): return 0
+            case (1, 7), (2, 7): return 2
+            default: return 1
+            }
+        }
+    }
+
+    func testRoutedGenerationWithMixedPathsIndependentOfBatch() throws {
+        let model = try SharedModel.get()
+        let prompts = ["The capital of France is", "1, 2, 3, 4,", "Question: What is 2+2?\nAnswer:",
+                       "<|im_start|>user\nName a colour.<|im_end|>\n<|im_start|>assistant\n", "Once upon a time"]
+        let reqs = prompts.map { GenerationRequest(context: $0, until: ["\n\n"], maxTokens: 12) }
+        let batched = try model.generate(reqs, policy: .decided(LengthDecider()))
+        XCTAssertGreaterThanOrEqual(Set(batched.map(\.path)).count, 3, "the batch must mix paths")
+        for (i, r) in reqs.enumerated() {
+            let alone = try model.generate([r], policy: .decided(LengthDecider()))[0]
+            XCTAssertEqual(alone, batched[i], "prompt \(i) alone vs in a batch of mixed paths")
+            let fixed = try model.generate([r], policy: .fixed(alone.path))[0]
+            XCTAssertEqual(fixed, alone, "prompt \(i): routed equals its fixed path")
+        }
+    }
+
     func testGeneratedTextIsGreedyUnderScoring() throws {
         let model = try SharedModel.get()
         let prompt = "The capital of France is"

@@ -373,6 +373,35 @@ final class CLIEndToEndTests: XCTestCase {
         XCTAssertEqual(CLIFiles.files(under: results), before, "compare must not change the results")
     }
 
+    // MARK: bench perf-routed
+
+    func testPerfRoutedTimesBothConfigurationsOnTheSameDocumentsAndTheRouters() throws {
+        try CLIBench.requireModel()
+        let router = try routerFile()
+        let work = try makeTemporaryFolder(self)
+        let reports = work.appendingPathComponent("reports")
+        let r = try CLIProcess.run(["perf-routed", "--tasks", "arc_easy,dart_1", "--limit", "2", "--repetitions", "1",
+                                    "--router", router.path, "--reports", reports.path], in: work)
+        XCTAssertEqual(r.status, 0, r.transcript)
+        let folder = reports.appendingPathComponent(Self.model)
+        let markdown = try String(contentsOf: folder.appendingPathComponent("routing-speed.md"), encoding: .utf8)
+        XCTAssertEqual(markdown, r.stdout)
+        let speed = try JSONDecoder().decode(RoutingSpeed.self, from: Data(contentsOf: folder.appendingPathComponent("routing-speed.json")))
+        XCTAssertEqual(speed.tasks.map(\.task), ["arc_easy", "dart_1"])
+        for t in speed.tasks {
+            XCTAssertEqual(t.documents, 2)
+            // One decision per block at each prompt's prefill (ARC: one context per question).
+            XCTAssertEqual(t.routerDecisions, 2 * 30, t.task)
+            XCTAssertGreaterThan(t.routerSeconds, 0, t.task)
+            XCTAssertLessThan(t.routerSeconds, t.routedSeconds, t.task)
+            XCTAssertNotEqual(t.routedBlocks, t.baselineBlocks, "random routers skip or repeat blocks (\(t.task))")
+        }
+        let arc = speed.tasks[0]
+        XCTAssertEqual(arc.baselineBlocks.truncatingRemainder(dividingBy: 30), 0, "baseline: 30 blocks per choice")
+        XCTAssertEqual(speed.tasks[1].baselineGeneratedTokens, speed.tasks[1].baselineBlocks / 30, accuracy: 1e-9,
+                       "DART: one 30-block pass per generated token")
+    }
+
     // MARK: 4. bench report --readme
 
     func testReportRewritesOnlyTheMarkedBlockAndASecondRunChangesNothing() throws {

@@ -182,7 +182,7 @@ extension TransformerModel: LanguageModel {
         try generate(requests, policy: policy, batchSize: quantizedRowLimit)
     }
 
-    /// Greedy generation, stepping up to `batchSize` sequences together (those sharing a path).
+    /// Greedy generation, stepping up to `batchSize` sequences together.
     public func generate(_ requests: [GenerationRequest], policy: LayerPolicy, batchSize: Int) throws -> [GenerationResult] {
         let (fixedPath, decider) = try resolve(policy)
         let d = configuration.width, vocab = configuration.vocabularySize
@@ -225,7 +225,7 @@ extension TransformerModel: LanguageModel {
         return (ids.count > budget ? Array(ids.suffix(budget)) : ids, maxNew)
     }
 
-    /// Greedy decoding of prefilled sequences until each stops; those sharing a path step together.
+    /// Greedy decoding of prefilled sequences until each stops; all step together.
     /// Returns (request index, result) pairs in the order sequences finish.
     func decodeGreedily(_ start: [ActiveSequence]) -> [(Int, GenerationResult)] {
         let eog = tokenizer.endOfGenerationTokens
@@ -263,22 +263,13 @@ extension TransformerModel: LanguageModel {
                     path: path, blockApplications: passes * path.count, forwardPasses: passes)))
             }
             active = running
-            // Sequences with the same path step together; groups in first-appearance order.
-            var groups: [LayerPath: [ActiveSequence]] = [:]
-            var order: [LayerPath] = []
-            for a in active {
-                let p = a.sequence.path!
-                if groups[p] == nil { order.append(p) }
-                groups[p, default: []].append(a)
-            }
-            for p in order {
-                let members = groups[p]!
-                let x = workspace.buffer(10, members.count * d)
-                decodeStep(members.map(\.next), sequences: members.map(\.sequence), x: x)
-                let out = workspace.buffer(11, members.count * vocab)
-                logits(x, rows: members.count, into: out)
-                for (i, a) in members.enumerated() { a.next = Self.argmax(out + i * vocab, vocab) }
-            }
+            guard !active.isEmpty else { break }
+            // All running sequences step together, whatever their paths (see `decodeStep`).
+            let x = workspace.buffer(10, active.count * d)
+            decodeStep(active.map(\.next), sequences: active.map(\.sequence), x: x)
+            let out = workspace.buffer(11, active.count * vocab)
+            logits(x, rows: active.count, into: out)
+            for (i, a) in active.enumerated() { a.next = Self.argmax(out + i * vocab, vocab) }
         }
         return finished
     }

@@ -127,8 +127,15 @@ public final class TransformerModel {
         }
     }
 
-    /// Applies block `block` (path position `slot`) to `x` (`rows.count × d`), in place.
+    /// Applies block `block` (path position `slot` of every row's sequence) to `x`
+    /// (`rows.count × d`), in place.
     func applyBlock(_ block: Int, slot: Int, x: UnsafeMutablePointer<Float>, rows: [Row]) {
+        applyBlock(block, slots: Array(repeating: slot, count: rows.count), x: x, rows: rows)
+    }
+
+    /// Applies block `block` to `x` (`rows.count × d`), in place; row t is at path position
+    /// `slots[t]` of its sequence (rows of sequences with different paths may share a block).
+    func applyBlock(_ block: Int, slots: [Int], x: UnsafeMutablePointer<Float>, rows: [Row]) {
         let c = configuration, w = weights.blocks[block]
         let n = rows.count, d = c.width, kv = c.kvWidth, hd = c.headDimension
         let qw = c.headCount * hd, f = c.feedForwardWidth, eps = c.rmsEpsilon
@@ -139,7 +146,7 @@ public final class TransformerModel {
         let att = workspace.buffer(4, n * qw)
         let tmp = workspace.buffer(5, n * d)
         // Cache slots are allocated here, outside the parallel sections that write into them.
-        let caches = rows.map { $0.sequence.cache.slot(slot) }
+        let caches = zip(rows, slots).map { $0.sequence.cache.slot($1) }
 
         forRows(n) { r in
             Kernels.rmsNorm(x + r.lowerBound * d, w.attentionNorm, h + r.lowerBound * d, rows: r.count, width: d, epsilon: eps)
@@ -170,7 +177,7 @@ public final class TransformerModel {
                 (caches[t].values + position * kv).update(from: v + t * kv, count: kv)
             }
         }
-        attention(q: q, out: att, rows: rows, slot: slot)
+        attention(q: q, out: att, rows: rows, slots: slots)
         linear(w.output, att, rows: n, tmp)
         forRows(n) { r in
             Kernels.add(x + r.lowerBound * d, tmp + r.lowerBound * d, count: r.count * d)
@@ -202,16 +209,16 @@ public final class TransformerModel {
 
     /// Causal attention of each row over its own sequence's cached keys/values (positions 0...row).
     /// Heads are split over the team; each head's arithmetic is the same whatever the split.
-    func attention(q: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, rows: [Row], slot: Int) {
+    func attention(q: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, rows: [Row], slots: [Int]) {
         let c = configuration, hd = c.headDimension, kv = c.kvWidth, qw = c.headCount * hd
         let group = c.headCount / c.kvHeadCount
         let scale = 1 / Float(hd).squareRoot()
         // A run of consecutive positions of one sequence (prefill) goes through sgemm.
         if rows.count > quantizedRowLimit, let first = rows.first,
-           rows.allSatisfy({ $0.sequence === first.sequence }),
+           rows.allSatisfy({ $0.sequence === first.sequence }), slots.allSatisfy({ $0 == slots[0] }),
            rows.last!.position - first.position == rows.count - 1 {
             let n = rows.count, total = first.position + n
-            let cache = first.sequence.cache.slot(slot)
+            let cache = first.sequence.cache.slot(slots[0])
             let scratch = (0..<team.size).map { workspace.buffer(12 + $0, n * total) }
             team.run { i in
                 let scores = scratch[i]
@@ -235,7 +242,7 @@ public final class TransformerModel {
         team.run { i in
             let scores = scratch[i]
             for (r, row) in rows.enumerated() {
-                let cache = row.sequence.cache.slot(slot)
+                let cache = row.sequence.cache.slot(slots[r])
                 let count = row.position + 1
                 for head in share(i, of: c.headCount, granule: 1) {
                     let g = head / group
@@ -301,15 +308,38 @@ public final class TransformerModel {
         return sequence.path!
     }
 
-    /// One decode step for sequences that share a path: `x` holds their current tokens' embeddings.
+    /// One decode step of `sequences` (each with its path set), one token each; leaves the final
+    /// hidden states in `x` (`sequences.count × d`).
+    ///
+    /// Sequences need not share a path (routed generation decides one per prompt): blocks are
+    /// scheduled by always running the smallest block any sequence needs next, for all sequences
+    /// that need it, so rows of different paths still go through each weight matrix together.
+    /// Each row's arithmetic is the same as stepping its sequence alone (the decode kernels are
+    /// batch-invariant), so this changes speed, never numbers.
     func decodeStep(_ tokens: [Int32], sequences: [SequenceState], x: UnsafeMutablePointer<Float>) {
         let rows = zip(sequences, tokens).map { Row(sequence: $0.0, position: $0.0.length) }
-        let d = configuration.width
+        let d = configuration.width, n = sequences.count
         for (i, t) in tokens.enumerated() {
             (x + i * d).update(from: weights.tokenEmbedding.dense + Int(t) * d, count: d)
         }
-        let path = sequences[0].path!
-        for (slot, b) in path.blocks.enumerated() { applyBlock(b, slot: slot, x: x, rows: rows) }
+        let paths = sequences.map { $0.path!.blocks }
+        if paths.allSatisfy({ $0 == paths[0] }) {
+            for (slot, b) in paths[0].enumerated() { applyBlock(b, slot: slot, x: x, rows: rows) }
+        } else {
+            let gathered = workspace.buffer(8, n * d)
+            var next = [Int](repeating: 0, count: n)   // each sequence's next path position
+            while true {
+                let waiting = (0..<n).filter { next[$0] < paths[$0].count }
+                guard let block = waiting.map({ paths[$0][next[$0]] }).min() else { break }
+                let members = waiting.filter { paths[$0][next[$0]] == block }
+                for (j, i) in members.enumerated() { (gathered + j * d).update(from: x + i * d, count: d) }
+                applyBlock(block, slots: members.map { next[$0] }, x: gathered, rows: members.map { rows[$0] })
+                for (j, i) in members.enumerated() {
+                    (x + i * d).update(from: gathered + j * d, count: d)
+                    next[i] += 1
+                }
+            }
+        }
         for s in sequences { s.length += 1 }
     }
 
