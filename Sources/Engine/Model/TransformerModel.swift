@@ -69,7 +69,7 @@ public final class TransformerModel {
     func parallelSgemmABt(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                           _ c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int) {
         team.run { i in
-            let cols = share(i, of: n, granule: 64)
+            let cols = share(i, of: n, granule: 16)
             if !cols.isEmpty {
                 Kernels.sgemmABt(a, lda: lda, b + cols.lowerBound * ldb, ldb: ldb, c + cols.lowerBound, ldc: ldc,
                                  m: m, n: cols.count, k: k)
