@@ -1,12 +1,26 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+import Foundation
+
 /// The numeric modules are always optimised, even in debug builds: an unoptimised transformer forward
 /// is ~50x slower and would make the real-model tests unusable. On x86_64 they target AVX2/FMA
 /// (any x86_64 CPU since 2013): the fused dequantise-and-dot kernels run ~2x faster than with the
-/// SSE2 baseline. Results do not change: Swift never contracts a*b+c into an FMA on its own.
+/// SSE2 baseline. Where the building machine has Zen 4's AVX-512 feature set (it is read from
+/// /proc/cpuinfo, like llama.cpp's native builds), they target `znver4` instead: the 16-lane kernels
+/// then use one 512-bit register per vector, ~8% faster decode here. Results do not change either
+/// way: Swift never contracts a*b+c into an FMA on its own and the kernels fix their reduction order.
+/// `DRLLM_TARGET_CPU=<llvm cpu>` overrides the choice (e.g. `haswell` for a binary to copy elsewhere).
 #if arch(x86_64)
-let cpuFlags = ["-target-cpu", "haswell"]
+let cpuFlags: [String] = {
+    if let cpu = ProcessInfo.processInfo.environment["DRLLM_TARGET_CPU"], !cpu.isEmpty { return ["-target-cpu", cpu] }
+    let zen4Features: Set<Substring> = ["avx2", "fma", "f16c", "avx512f", "avx512dq", "avx512cd", "avx512bw", "avx512vl",
+                                        "avx512ifma", "avx512vbmi", "avx512_vbmi2", "avx512_vnni", "avx512_bitalg",
+                                        "avx512_vpopcntdq", "avx512_bf16", "gfni", "vaes", "vpclmulqdq"]
+    let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    let flags = info.split(separator: "\n").first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ")) } ?? []
+    return ["-target-cpu", zen4Features.isSubset(of: flags) ? "znver4" : "haswell"]
+}()
 #else
 let cpuFlags: [String] = []
 #endif
