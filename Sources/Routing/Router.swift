@@ -170,14 +170,49 @@ public struct Router: Sendable, Equatable {
         let w2 = b1 + bottleneck
         let b2 = w2 + classCount * bottleneck
         var l0: Float = 0, l1: Float = 0, l2: Float = 0
-        for j in 0..<bottleneck {
-            let z = b1[j] + dot(base + j * width, x, width)
-            let a = GELU.value(z)
+        @inline(__always) func accumulate(_ j: Int, _ d: Float) {
+            let a = GELU.value(b1[j] + d)
             l0 += w2[j] * a
             l1 += w2[bottleneck + j] * a
             l2 += w2[2 * bottleneck + j] * a
         }
+        var j = 0
+        // Four hidden units at a time: their dot products are independent, so interleaving them
+        // hides the add latency; each is formed exactly as `dot` forms it, and the second layer
+        // still sums units in ascending order, so the logits are bitwise those of one at a time.
+        while j + 4 <= bottleneck {
+            let d = dot4(base + j * width, width, x, width)
+            for u in 0..<4 { accumulate(j + u, d[u]) }
+            j += 4
+        }
+        while j < bottleneck {
+            accumulate(j, dot(base + j * width, x, width))
+            j += 1
+        }
         return SIMD3(b2[0] + l0, b2[1] + l1, b2[2] + l2)
+    }
+
+    /// `dot(a + u·stride, b, n)` for u = 0…3, each with `dot`'s operations in `dot`'s order.
+    @inline(__always)
+    static func dot4(_ a: UnsafePointer<Float>, _ stride: Int, _ b: UnsafePointer<Float>, _ n: Int) -> SIMD4<Float> {
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>(), acc2 = SIMD16<Float>(), acc3 = SIMD16<Float>()
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b), rowBytes = stride * 4
+        var i = 0
+        while i + 16 <= n {
+            let y = rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            acc0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * y
+            acc1 += ra.loadUnaligned(fromByteOffset: rowBytes + i * 4, as: SIMD16<Float>.self) * y
+            acc2 += ra.loadUnaligned(fromByteOffset: 2 * rowBytes + i * 4, as: SIMD16<Float>.self) * y
+            acc3 += ra.loadUnaligned(fromByteOffset: 3 * rowBytes + i * 4, as: SIMD16<Float>.self) * y
+            i += 16
+        }
+        var s = SIMD4<Float>()
+        for lane in 0..<16 { s += SIMD4(acc0[lane], acc1[lane], acc2[lane], acc3[lane]) }
+        while i < n {
+            s += SIMD4(a[i], a[stride + i], a[2 * stride + i], a[3 * stride + i]) * b[i]
+            i += 1
+        }
+        return s
     }
 
     /// Dot product in a fixed order: 16 lane accumulators, lanes summed 0…15, then the tail.

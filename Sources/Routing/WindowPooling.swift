@@ -33,16 +33,22 @@ public enum WindowPooling {
         guard w > 0 else { return [] }
         let size = tokens / w
         var out = [Float](repeating: 0, count: w * width)
-        var acc = [Double](repeating: 0, count: width)
         let divisor = Double(size)
-        for window in 0..<w {
-            for k in 0..<width { acc[k] = 0 }
-            for t in (window * size)..<((window + 1) * size) {
-                let row = t * width
-                for k in 0..<width { acc[k] += Double(hidden[row + k]) }
+        // Unchecked pointers let the per-feature loops vectorise; each feature is still summed
+        // over tokens in order.
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: width) { acc in
+            out.withUnsafeMutableBufferPointer { out in
+                let h = hidden.baseAddress!
+                for window in 0..<w {
+                    for k in 0..<width { acc[k] = 0 }
+                    for t in (window * size)..<((window + 1) * size) {
+                        let row = h + t * width
+                        for k in 0..<width { acc[k] += Double(row[k]) }
+                    }
+                    let base = window * width
+                    for k in 0..<width { out[base + k] = Float(acc[k] / divisor) }
+                }
             }
-            let base = window * width
-            for k in 0..<width { out[base + k] = Float(acc[k] / divisor) }
         }
         return out
     }

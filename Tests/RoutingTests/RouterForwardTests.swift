@@ -70,6 +70,46 @@ final class RouterForwardTests: XCTestCase {
         XCTAssertEqual(router.logits(pooled: [], windowCount: 0), .zero)
     }
 
+    /// The straightforward forward pass (one hidden unit at a time), kept here as the reference
+    /// the interleaved implementation must equal bitwise.
+    private func referenceLogits(_ r: Router, _ x: [Float]) -> SIMD3<Float> {
+        let p = r.parameters, d = r.width, h = r.bottleneck
+        func dot(_ row: Int) -> Float {
+            var acc = SIMD16<Float>()
+            var i = 0
+            while i + 16 <= d {
+                var a = SIMD16<Float>(), b = SIMD16<Float>()
+                for l in 0..<16 { a[l] = p[row * d + i + l]; b[l] = x[i + l] }
+                acc += a * b
+                i += 16
+            }
+            var s: Float = 0
+            for lane in 0..<16 { s += acc[lane] }
+            while i < d { s += p[row * d + i] * x[i]; i += 1 }
+            return s
+        }
+        let b1 = h * d, w2 = b1 + h, b2 = w2 + 3 * h
+        var l = SIMD3<Float>()
+        for j in 0..<h {
+            let a = GELU.value(p[b1 + j] + dot(j))
+            l[0] += p[w2 + j] * a
+            l[1] += p[w2 + h + j] * a
+            l[2] += p[w2 + 2 * h + j] * a
+        }
+        return SIMD3(p[b2], p[b2 + 1], p[b2 + 2]) + l
+    }
+
+    func testInterleavedForwardEqualsOneUnitAtATimeBitwise() {
+        for (width, bottleneck) in [(576, 128), (37, 10), (16, 3)] {
+            var g = SplitMix64(seed: UInt64(width))
+            let router = Router(width: width, bottleneck: bottleneck, generator: &g)
+            let x = (0..<width).map { _ in Float(2 * g.nextUnit() - 1) * 3 }
+            let got = x.withUnsafeBufferPointer { router.windowLogits($0) }
+            let want = referenceLogits(router, x)
+            for c in 0..<3 { XCTAssertEqual(got[c].bitPattern, want[c].bitPattern, "width \(width), bottleneck \(bottleneck), class \(c)") }
+        }
+    }
+
     func testDecisionArgmaxTiesAndBias() {
         XCTAssertEqual(Router.decision(logits: SIMD3(1, 2, 0)), 1)
         XCTAssertEqual(Router.decision(logits: SIMD3(3, 2, 0)), 0)
