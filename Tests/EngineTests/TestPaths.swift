@@ -13,10 +13,11 @@ enum TestPaths {
         return u
     }()
 
-    /// `../shared/reference` beside the clone, or `$DRLLM_REFERENCE_DIR`.
+    /// The reference outputs kept in the repository (`Fixtures/reference`, copied from the
+    /// project's shared inputs), or `$DRLLM_REFERENCE_DIR`.
     static var referenceDir: URL {
         if let d = ProcessInfo.processInfo.environment["DRLLM_REFERENCE_DIR"] { return URL(fileURLWithPath: d) }
-        return repoRoot.deletingLastPathComponent().appendingPathComponent("shared/reference")
+        return repoRoot.appendingPathComponent("Tests/EngineTests/Fixtures/reference")
     }
 
     static var modelPath: String { repoRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path }
@@ -25,7 +26,7 @@ enum TestPaths {
     static func reference(_ name: String) throws -> [String: Any] {
         let url = referenceDir.appendingPathComponent(name)
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            XCTFail("reference file \(url.path) is missing (expected ../shared/reference beside the repo, or set DRLLM_REFERENCE_DIR)")
+            XCTFail("reference file \(url.path) is missing (expected Tests/EngineTests/Fixtures/reference, or set DRLLM_REFERENCE_DIR)")
             throw CocoaError(.fileNoSuchFile)
         }
         return try JSONSerialization.jsonObject(with: data) as! [String: Any]

@@ -9,19 +9,10 @@ final class TokenizerTests: XCTestCase {
 
     /// Where the llama.cpp reference outputs and the default model are.
     enum Fixtures {
-        static let repoRoot: URL = {
-            var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            while !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-                url = url.deletingLastPathComponent()
-            }
-            return url
-        }()
+        static var repoRoot: URL { TestPaths.repoRoot }
 
-        /// `$DRLLM_REFERENCE_DIR`, else `../shared/reference` beside the repository.
-        static var referenceDir: URL {
-            if let dir = ProcessInfo.processInfo.environment["DRLLM_REFERENCE_DIR"] { return URL(fileURLWithPath: dir) }
-            return repoRoot.deletingLastPathComponent().appendingPathComponent("shared/reference")
-        }
+        /// The repository's copy of the reference outputs (see `TestPaths.referenceDir`).
+        static var referenceDir: URL { TestPaths.referenceDir }
 
         static var modelPath: String {
             repoRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
@@ -32,7 +23,7 @@ final class TokenizerTests: XCTestCase {
         static func load<T: Decodable>(_ type: T.Type, _ name: String, in dir: URL? = nil) throws -> T {
             let url = (dir ?? referenceDir).appendingPathComponent(name)
             guard let data = FileManager.default.contents(atPath: url.path) else {
-                XCTFail("llama.cpp reference \(url.path) is missing: expected ../shared/reference beside the repository, or DRLLM_REFERENCE_DIR")
+                XCTFail("llama.cpp reference \(url.path) is missing: expected Tests/EngineTests/Fixtures/reference, or DRLLM_REFERENCE_DIR")
                 throw CocoaError(.fileNoSuchFile)
             }
             return try JSONDecoder().decode(T.self, from: data)
