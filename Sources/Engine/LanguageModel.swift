@@ -112,4 +112,18 @@ public protocol LanguageModel: AnyObject {
     func loglikelihood(_ requests: [LoglikelihoodRequest], policy: LayerPolicy) throws -> [LoglikelihoodResult]
     /// Greedy generation for each request.
     func generate(_ requests: [GenerationRequest], policy: LayerPolicy) throws -> [GenerationResult]
+    /// Both kinds of request of one batch (a document may ask for both, as SQuAD v2 does). The
+    /// answers must be those of `loglikelihood` and `generate` called separately; an
+    /// implementation may share work between requests with the same context.
+    func evaluate(loglikelihood scoring: [LoglikelihoodRequest], generation generating: [GenerationRequest],
+                  policy: LayerPolicy) throws -> (scored: [LoglikelihoodResult], generated: [GenerationResult])
+}
+
+extension LanguageModel {
+    /// Scores, then generates: nothing shared.
+    public func evaluate(loglikelihood scoring: [LoglikelihoodRequest], generation generating: [GenerationRequest],
+                         policy: LayerPolicy) throws -> (scored: [LoglikelihoodResult], generated: [GenerationResult]) {
+        (scoring.isEmpty ? [] : try loglikelihood(scoring, policy: policy),
+         generating.isEmpty ? [] : try generate(generating, policy: policy))
+    }
 }

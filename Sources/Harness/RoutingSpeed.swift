@@ -132,14 +132,11 @@ public struct RoutingSpeed: Codable, Sendable, Equatable {
             for batch in batches {
                 let scoring = batch.flatMap(\.loglikelihoodRequests)
                 let generating = batch.compactMap(\.generationRequest)
-                if !scoring.isEmpty {
-                    blocks += try model.loglikelihood(scoring, policy: policy).map(\.blockApplications).reduce(0, +)
-                }
-                if !generating.isEmpty {
-                    for g in try model.generate(generating, policy: policy) {
-                        blocks += g.blockApplications
-                        generated += g.generatedTokens
-                    }
+                let (scored, answers) = try model.evaluate(loglikelihood: scoring, generation: generating, policy: policy)
+                blocks += scored.map(\.blockApplications).reduce(0, +)
+                for g in answers {
+                    blocks += g.blockApplications
+                    generated += g.generatedTokens
                 }
             }
             return Pass(seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, blocks: blocks, generated: generated)

@@ -206,8 +206,7 @@ public struct SuiteRunner {
         let requests = try indices.map { try benchmark.request(at: $0) }
         let scoring = requests.flatMap(\.loglikelihoodRequests)
         let generating = requests.compactMap(\.generationRequest)
-        let scored = scoring.isEmpty ? [] : try model.loglikelihood(scoring, policy: policy)
-        let generated = generating.isEmpty ? [] : try model.generate(generating, policy: policy)
+        let (scored, generated) = try model.evaluate(loglikelihood: scoring, generation: generating, policy: policy)
         guard scored.count == scoring.count, generated.count == generating.count else {
             throw RunError.invalidBenchmarkOutput(task: benchmark.name, document: benchmark.documents[indices[0]].id,
                                                   reason: "the model answered \(scored.count)/\(scoring.count) scoring and "

@@ -74,6 +74,31 @@ final class DeterminismTests: XCTestCase {
         }
     }
 
+    func testSharedPrefillOfGenerationAndScoringEqualsSeparateCalls() throws {
+        let model = try SharedModel.get()
+        let squad = "Title: Moon\n\nBackground: The Moon orbits the Earth once a month.\n\nQuestion: What does the Moon orbit?\n\n Answer:"
+        let scoring = [
+            LoglikelihoodRequest(context: squad, continuation: " unanswerable"),
+            LoglikelihoodRequest(context: "Question: Which gas do plants absorb?\nAnswer:", continuation: " carbon dioxide"),
+            LoglikelihoodRequest(context: squad, continuation: " the Earth, once a month"),
+            // A trailing space moves to the continuation: the scoring context is not the prompt.
+            LoglikelihoodRequest(context: "The capital of France is ", continuation: "Paris"),
+        ]
+        let generating = [
+            GenerationRequest(context: squad, until: ["\n"], maxTokens: 10),
+            GenerationRequest(context: "The capital of France is ", until: ["\n"], maxTokens: 6),
+            GenerationRequest(context: "1, 2, 3,", until: [], maxTokens: 5),
+        ]
+        for policy in [LayerPolicy.full, .fixed(LayerPath([0, 1, 2, 2, 3] + Array(5..<30))), .decided(LengthDecider())] {
+            let together = try model.evaluate(loglikelihood: scoring, generation: generating, policy: policy)
+            let scored = try model.loglikelihood(scoring, policy: policy)
+            let generated = try model.generate(generating, policy: policy)
+            XCTAssertEqual(together.scored.map(\.logLikelihood.bitPattern), scored.map(\.logLikelihood.bitPattern))
+            XCTAssertEqual(together.scored, scored)
+            XCTAssertEqual(together.generated, generated)
+        }
+    }
+
     func testGeneratedTextIsGreedyUnderScoring() throws {
         let model = try SharedModel.get()
         let prompt = "The capital of France is"

@@ -69,26 +69,56 @@ extension TransformerModel: LanguageModel {
     }
 
     public func loglikelihood(_ requests: [LoglikelihoodRequest], policy: LayerPolicy) throws -> [LoglikelihoodResult] {
+        try evaluate(loglikelihood: requests, generation: [], policy: policy).scored
+    }
+
+    public func generate(_ requests: [GenerationRequest], policy: LayerPolicy) throws -> [GenerationResult] {
+        try evaluate(loglikelihood: [], generation: requests, policy: policy).generated
+    }
+
+    /// Requests sharing a context share one prefill: scoring requests among themselves, and a
+    /// generation request with the scoring requests of its context (SQuAD v2's answer and its
+    /// " unanswerable" score). The shared prefill is the same computation either way, so every
+    /// number equals that of separate calls.
+    public func evaluate(loglikelihood scoring: [LoglikelihoodRequest], generation generating: [GenerationRequest],
+                         policy: LayerPolicy) throws -> (scored: [LoglikelihoodResult], generated: [GenerationResult]) {
         let (fixedPath, decider) = try resolve(policy)
-        var results = [LoglikelihoodResult?](repeating: nil, count: requests.count)
-        // Requests sharing a context share one prefill.
+        var scored = [LoglikelihoodResult?](repeating: nil, count: scoring.count)
         var groups: [String: [Int]] = [:]
         var order: [String] = []
-        for (i, r) in requests.enumerated() {
+        for (i, r) in scoring.enumerated() {
             if groups[r.context] == nil { order.append(r.context) }
             groups[r.context, default: []].append(i)
         }
+        var encoded: [String: [EncodedPair]] = [:]
         for context in order {
             let members = groups[context]!
-            let pairs = members.map { encodePair(context: requests[$0].context, continuation: requests[$0].continuation) }
+            let pairs = members.map { encodePair(context: scoring[$0].context, continuation: scoring[$0].continuation) }
             for (j, p) in pairs.enumerated() where p.continuation.isEmpty {
-                throw EngineError.emptyContinuation(context: context, continuation: requests[members[j]].continuation)
+                throw EngineError.emptyContinuation(context: context, continuation: scoring[members[j]].continuation)
             }
-            let scored = try score(context: pairs[0].context, continuations: pairs.map(\.continuation),
-                                   path: fixedPath, decider: decider)
-            for (j, r) in scored.enumerated() { results[members[j]] = r }
+            encoded[context] = pairs
         }
-        return results.map { $0! }
+        // Each generation request takes the scoring group of its context, if any.
+        var attached: [Int: [Int]] = [:]
+        var claimed: Set<String> = []
+        for (g, r) in generating.enumerated() where groups[r.context] != nil && !claimed.contains(r.context) {
+            claimed.insert(r.context)
+            attached[g] = groups[r.context]!
+        }
+        let sharedScoring = attached.mapValues { members in members.map { encodePair(context: scoring[$0].context, continuation: scoring[$0].continuation) } }
+        let generated = try generate(generating, path: fixedPath, decider: decider, batchSize: quantizedRowLimit,
+                                     scoring: sharedScoring) { g, results in
+            for (j, r) in results.enumerated() { scored[attached[g]![j]] = r }
+        }
+        for context in order where !claimed.contains(context) || groups[context]!.contains(where: { scored[$0] == nil }) {
+            let members = groups[context]!
+            let pairs = encoded[context]!
+            let results = try score(context: pairs[0].context, continuations: pairs.map(\.continuation),
+                                    path: fixedPath, decider: decider)
+            for (j, r) in results.enumerated() { scored[members[j]] = r }
+        }
+        return (scored.map { $0! }, generated)
     }
 
     /// Runs only the prefill of `text` (no logits) and returns the path taken — enough to drive a
@@ -134,6 +164,16 @@ extension TransformerModel: LanguageModel {
             logits(x + (ctxIds.count - 1) * d, rows: 1, into: buf.baseAddress!)
             n = vocab
         }
+        return scoreContinuations(continuations, firstLogits: firstLogits, sequence: seq, contextCount: ctxIds.count, path: path)
+    }
+
+    /// Scores continuations of a prefilled context: `firstLogits` are the logits at its last
+    /// position; each continuation extends the sequence's cache from the context's end (the
+    /// sequence needs room for the longest). Leaves `sequence.length` at the context's end.
+    func scoreContinuations(_ continuations: [[Int32]], firstLogits: [Float], sequence seq: SequenceState,
+                            contextCount: Int, path: LayerPath) -> [LoglikelihoodResult] {
+        let d = configuration.width, vocab = configuration.vocabularySize
+        let x = workspace.buffer(10, (continuations.map(\.count).max() ?? 1) * d)
         var results: [LoglikelihoodResult] = []
         for cont in continuations {
             var (total, greedy) = firstLogits.withUnsafeBufferPointer {
@@ -141,7 +181,7 @@ extension TransformerModel: LanguageModel {
             }
             if cont.count > 1 {
                 // Each continuation extends the shared context cache from its end.
-                seq.length = ctxIds.count
+                seq.length = contextCount
                 let inputs = cont[0..<(cont.count - 1)]
                 forward(inputs, sequence: seq, decider: nil, x: x)
                 let out = workspace.buffer(11, inputs.count * vocab)
@@ -154,8 +194,9 @@ extension TransformerModel: LanguageModel {
             }
             results.append(LoglikelihoodResult(
                 logLikelihood: total, isGreedy: greedy, continuationTokens: cont.count,
-                contextTokens: ctxIds.count, path: path, blockApplications: path.count, forwardPasses: 1))
+                contextTokens: contextCount, path: path, blockApplications: path.count, forwardPasses: 1))
         }
+        seq.length = contextCount
         return results
     }
 
@@ -178,13 +219,17 @@ extension TransformerModel: LanguageModel {
         }
     }
 
-    public func generate(_ requests: [GenerationRequest], policy: LayerPolicy) throws -> [GenerationResult] {
-        try generate(requests, policy: policy, batchSize: quantizedRowLimit)
-    }
-
     /// Greedy generation, stepping up to `batchSize` sequences together.
     public func generate(_ requests: [GenerationRequest], policy: LayerPolicy, batchSize: Int) throws -> [GenerationResult] {
         let (fixedPath, decider) = try resolve(policy)
+        return try generate(requests, path: fixedPath, decider: decider, batchSize: batchSize, scoring: [:]) { _, _ in }
+    }
+
+    /// Greedy generation. `scoring[i]` are scoring pairs on request i's context: where their
+    /// context ids are the prompt's, they are scored from its prefill and handed to `scored`
+    /// (request index, results in pair order); otherwise nothing is handed over for them.
+    func generate(_ requests: [GenerationRequest], path fixedPath: LayerPath?, decider: (any PathDecider)?, batchSize: Int,
+                  scoring: [Int: [EncodedPair]], scored: (Int, [LoglikelihoodResult]) -> Void) throws -> [GenerationResult] {
         let d = configuration.width, vocab = configuration.vocabularySize
         var results = [GenerationResult?](repeating: nil, count: requests.count)
 
@@ -200,13 +245,26 @@ extension TransformerModel: LanguageModel {
                 try checkTokens(encoded)
                 let (ids, maxNew) = try fitToContext(encoded, maxTokens: r.maxTokens)
                 r.maxTokens = maxNew
-                let seq = makeSequence(capacity: ids.count + maxNew, path: fixedPath)
+                // Shared only where the scoring context is exactly this prompt and fits with its
+                // continuations; anything else is scored on its own (and refused there if too long).
+                let pairs = scoring[i].flatMap { p in
+                    p.allSatisfy { $0.context == ids }
+                        && ids.count + (p.map(\.continuation.count).max() ?? 0) <= configuration.contextLength ? p : nil
+                }
+                let longest = pairs?.map(\.continuation.count).max() ?? 0
+                if let pairs { for p in pairs { try checkTokens(p.continuation) } }
+                let seq = makeSequence(capacity: ids.count + max(maxNew, longest), path: fixedPath)
                 let x = workspace.buffer(10, ids.count * d)
-                forward(ids[...], sequence: seq, decider: decider, x: x)
+                let path = forward(ids[...], sequence: seq, decider: decider, x: x)
                 let out = workspace.buffer(11, vocab)
                 logits(x + (ids.count - 1) * d, rows: 1, into: out)
-                active.append(ActiveSequence(index: i, request: r, sequence: seq, promptTokens: ids.count,
-                                             next: Self.argmax(out, vocab)))
+                let next = Self.argmax(out, vocab)
+                if let pairs {
+                    let first = Array(UnsafeBufferPointer(start: out, count: vocab))
+                    scored(i, scoreContinuations(pairs.map(\.continuation), firstLogits: first, sequence: seq,
+                                                 contextCount: ids.count, path: path))
+                }
+                active.append(ActiveSequence(index: i, request: r, sequence: seq, promptTokens: ids.count, next: next))
             }
             for (index, result) in decodeGreedily(active) { results[index] = result }
         }
