@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// xoshiro256** (Blackman & Vigna 2018): a small, fast, seeded generator for the bootstrap.
@@ -40,18 +41,6 @@ public struct Xoshiro256StarStar: RandomNumberGenerator, Sendable {
         s2 ^= t
         s3 = rotl(s3, 45)
         return result
-    }
-
-    /// A uniform integer in `0..<bound`, by rejection so that no residue is favoured.
-    public mutating func nextInt(below bound: Int) -> Int {
-        precondition(bound > 0, "nextInt(below:) needs a positive bound")
-        let b = UInt64(bound)
-        // Draws at or above the largest multiple of b would make the low residues more likely.
-        let limit = UInt64.max - (UInt64.max % b)
-        while true {
-            let r = next()
-            if r < limit { return Int(r % b) }
-        }
     }
 
     private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }

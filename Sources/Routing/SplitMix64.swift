@@ -1,7 +1,10 @@
+import Engine
+
 /// A small, seeded, repeatable random number generator (SplitMix64, Steele et al. 2014).
 ///
 /// Everything random in `Routing` (router initialisation, MCTS action order, data splits and
-/// shuffles) draws from one of these, so results depend only on the seed. The bounded-integer and
+/// shuffles) draws from one of these, so results depend only on the seed. The bounded-integer draw
+/// (`nextInt(below:)`, shared with Harness through Engine) and the
 /// unit-interval helpers are our own rather than the standard library's `random(in:using:)`, whose
 /// algorithm is not promised to stay the same across Swift releases.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
@@ -22,18 +25,6 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     /// A uniform double in [0, 1) with 53 random bits.
     public mutating func nextUnit() -> Double {
         Double(next() >> 11) * 0x1.0p-53
-    }
-
-    /// A uniform integer in `0..<bound` (rejection sampling, so no modulo bias).
-    public mutating func nextInt(below bound: Int) -> Int {
-        precondition(bound > 0, "nextInt(below:) needs a positive bound")
-        let b = UInt64(bound)
-        // Largest multiple of b that fits; draws at or above it would bias the low residues.
-        let limit = UInt64.max - (UInt64.max % b)
-        while true {
-            let r = next()
-            if r < limit { return Int(r % b) }
-        }
     }
 
     /// Fisher–Yates shuffle in place, drawing from this generator.
