@@ -133,9 +133,19 @@ public struct Router: Sendable, Equatable {
         guard windowCount > 0 else { return .zero }
         return parameters.withUnsafeBufferPointer { p in
             var sum = SIMD3<Float>.zero
-            for w in 0..<windowCount {
+            var w = 0
+            // Four windows per pass over the first layer's weights (read once for the four rather
+            // than once per window); each window's logits are bitwise those of `forward`.
+            while w + 4 <= windowCount {
+                let l = Router.forward4(parameters: p, width: width, bottleneck: bottleneck,
+                                        inputs: pooled.baseAddress! + w * width)
+                for u in 0..<4 { sum += l[u] }
+                w += 4
+            }
+            while w < windowCount {
                 sum += Router.forward(parameters: p, width: width, bottleneck: bottleneck,
                                       input: pooled.baseAddress! + w * width)
+                w += 1
             }
             return sum / Float(windowCount)
         }
@@ -190,6 +200,50 @@ public struct Router: Sendable, Equatable {
             j += 1
         }
         return SIMD3(b2[0] + l0, b2[1] + l1, b2[2] + l2)
+    }
+
+    /// `forward` of four consecutive windows (`inputs`, `4 × width`), sharing each weight row's loads.
+    static func forward4(parameters p: UnsafeBufferPointer<Float>, width: Int, bottleneck: Int,
+                         inputs x: UnsafePointer<Float>) -> [SIMD3<Float>] {
+        let base = p.baseAddress!
+        let b1 = base + bottleneck * width
+        let w2 = b1 + bottleneck
+        let b2 = w2 + classCount * bottleneck
+        var l0 = SIMD4<Float>(), l1 = SIMD4<Float>(), l2 = SIMD4<Float>()
+        for j in 0..<bottleneck {
+            let d = dotWindows4(base + j * width, x, width)
+            for u in 0..<4 {
+                let a = GELU.value(b1[j] + d[u])
+                l0[u] += w2[j] * a
+                l1[u] += w2[bottleneck + j] * a
+                l2[u] += w2[2 * bottleneck + j] * a
+            }
+        }
+        return (0..<4).map { SIMD3(b2[0] + l0[$0], b2[1] + l1[$0], b2[2] + l2[$0]) }
+    }
+
+    /// `dot(a, b + u·n, n)` for u = 0…3 (one weight row against four windows), each with `dot`'s
+    /// operations in `dot`'s order.
+    @inline(__always)
+    static func dotWindows4(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> SIMD4<Float> {
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>(), acc2 = SIMD16<Float>(), acc3 = SIMD16<Float>()
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b), windowBytes = n * 4
+        var i = 0
+        while i + 16 <= n {
+            let w = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            acc0 += w * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            acc1 += w * rb.loadUnaligned(fromByteOffset: windowBytes + i * 4, as: SIMD16<Float>.self)
+            acc2 += w * rb.loadUnaligned(fromByteOffset: 2 * windowBytes + i * 4, as: SIMD16<Float>.self)
+            acc3 += w * rb.loadUnaligned(fromByteOffset: 3 * windowBytes + i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        var s = SIMD4<Float>()
+        for lane in 0..<16 { s += SIMD4(acc0[lane], acc1[lane], acc2[lane], acc3[lane]) }
+        while i < n {
+            s += SIMD4(b[i], b[n + i], b[2 * n + i], b[3 * n + i]) * a[i]
+            i += 1
+        }
+        return s
     }
 
     /// `dot(a + u·stride, b, n)` for u = 0…3, each with `dot`'s operations in `dot`'s order.

@@ -107,6 +107,15 @@ final class RouterForwardTests: XCTestCase {
             let got = x.withUnsafeBufferPointer { router.windowLogits($0) }
             let want = referenceLogits(router, x)
             for c in 0..<3 { XCTAssertEqual(got[c].bitPattern, want[c].bitPattern, "width \(width), bottleneck \(bottleneck), class \(c)") }
+            // Several windows (four per pass over the weights, then the rest one by one).
+            for windows in [8, 5, 3] {
+                let pooled = (0..<(windows * width)).map { _ in Float(2 * g.nextUnit() - 1) * 3 }
+                var sum = SIMD3<Float>()
+                for w in 0..<windows { sum += referenceLogits(router, Array(pooled[(w * width)..<((w + 1) * width)])) }
+                let want = sum / Float(windows)
+                let got = router.logits(pooled: pooled, windowCount: windows)
+                for c in 0..<3 { XCTAssertEqual(got[c].bitPattern, want[c].bitPattern, "\(windows) windows of width \(width), class \(c)") }
+            }
         }
     }
 
