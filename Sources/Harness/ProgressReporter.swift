@@ -161,3 +161,46 @@ public enum ScoreTable {
         return table.render()
     }
 }
+
+/// While one batch of documents runs, writes a line every `interval` seconds saying that it is
+/// still running: a batch of long generations (AIME's 8k-token answers) can take minutes, and a
+/// log that stays silent that long looks like a hang.
+final class BatchHeartbeat: @unchecked Sendable {
+    private let timer: DispatchSourceTimer
+    private let lock = NSLock()
+    private var stopped = false
+
+    /// Starts the timer; `message` gets the seconds since the start.
+    init(interval: Double, message: @escaping (Double) -> String, write: @escaping (String) -> Void) {
+        let start = ProgressReporter.monotonicSeconds()
+        // The closures are only called from the timer's serial handler, under the lock.
+        let output = UncheckedBox((message, write))
+        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "drllm.heartbeat"))
+        timer.schedule(deadline: .now() + interval, repeating: interval)
+        timer.setEventHandler { [weak self] in
+            guard let self else { return }
+            self.lock.lock()
+            defer { self.lock.unlock() }
+            guard !self.stopped else { return }
+            let (message, write) = output.value
+            write(message(ProgressReporter.monotonicSeconds() - start))
+        }
+        timer.resume()
+    }
+
+    /// Stops the timer; no line is written after this returns.
+    func stop() {
+        lock.lock()
+        stopped = true
+        lock.unlock()
+        timer.cancel()
+    }
+
+    deinit { timer.cancel() }
+}
+
+/// Carries a non-Sendable value to a queue that is the only one using it.
+private struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

@@ -102,17 +102,21 @@ public struct SuiteRunner {
     public var progressStyle: ProgressReporter.Style
     /// Where progress text goes.
     public var progressOutput: (String) -> Void
+    /// Seconds between "still running" lines while one batch takes long (not when silent).
+    public var heartbeatSeconds: Double
 
     public init(model: any LanguageModel, store: ResultsStore, settings: RunSettings,
                 shouldStop: @escaping @Sendable () -> Bool = { false },
                 progressStyle: ProgressReporter.Style = .automatic,
-                progressOutput: @escaping (String) -> Void = ProgressReporter.writeToStandardError) {
+                progressOutput: @escaping (String) -> Void = ProgressReporter.writeToStandardError,
+                heartbeatSeconds: Double = 60) {
         self.model = model
         self.store = store
         self.settings = settings
         self.shouldStop = shouldStop
         self.progressStyle = progressStyle
         self.progressOutput = progressOutput
+        self.heartbeatSeconds = heartbeatSeconds
     }
 
     /// Points per unit of a benchmark's headline metric: lm-eval reports SQuAD v2's metrics
@@ -186,9 +190,18 @@ public struct SuiteRunner {
                 throw RunError.interrupted(task: benchmark.name, done: partial.n, total: indices.count)
             }
             let chunk = Array(pending[start..<min(pending.count, start + batch)])
-            for record in try evaluate(benchmark, indices: chunk, policy: policy.policy) {
-                try log.append(record)
+            let done = indices.count - pending.count + start
+            let label = "\(policy.name)/\(benchmark.name)"
+            let heartbeat = progressStyle == .silent ? nil : BatchHeartbeat(interval: heartbeatSeconds, message: {
+                "\(progressStyle == .bar ? "\n" : "")\(label): \(done)/\(indices.count) done; documents \(done + 1)–\(done + chunk.count) "
+                    + "still running (\(Int($0)) s)\n"
+            }, write: progressOutput)
+            let records: [ExampleRecord]
+            do {
+                defer { heartbeat?.stop() }
+                records = try evaluate(benchmark, indices: chunk, policy: policy.policy)
             }
+            for record in records { try log.append(record) }
             progress.advance(by: chunk.count)
             start += chunk.count
         }

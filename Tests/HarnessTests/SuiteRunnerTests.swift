@@ -166,6 +166,22 @@ final class SuiteRunnerTests: XCTestCase {
         XCTAssertFalse(plain.configuration(for: dart, policy: .baseline()).chatTemplate)
     }
 
+    func testALongBatchSaysItIsStillRunningAndStopsSayingSoAfterwards() throws {
+        let model = FakeLanguageModel()
+        model.secondsPerCall = 0.5
+        let lines = LineCollector()
+        let runner = SuiteRunner(model: model, store: ResultsStore(root: try makeTemporaryFolder(self)),
+                                 settings: settings(limit: 2, batch: 2), progressStyle: .lines,
+                                 progressOutput: { lines.append($0) }, heartbeatSeconds: 0.1)
+        _ = try runner.run(try arcEasy(), policy: .baseline())
+        let beats = lines.all.filter { $0.contains("still running") }
+        XCTAssertGreaterThanOrEqual(beats.count, 2, lines.all.joined())
+        XCTAssertTrue(beats[0].hasPrefix("baseline/arc_easy: 0/2 done; documents 1–2 still running ("), beats[0])
+        let count = lines.all.count
+        Thread.sleep(forTimeInterval: 0.3)
+        XCTAssertEqual(lines.all.count, count, "no heartbeat after the batch finished")
+    }
+
     func testPointsScale() {
         XCTAssertEqual(SuiteRunner.pointsScale(metric: "acc,none"), 100)
         XCTAssertEqual(SuiteRunner.pointsScale(metric: "exact_match,strict-match"), 100)
@@ -201,5 +217,21 @@ final class InterruptFlagTests: XCTestCase {
             while !flag.isRaised && Date() < wait { usleep(10_000) }
         }
         XCTAssertTrue(flag.isRaised)
+    }
+}
+
+/// Lines written from any thread.
+private final class LineCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) {
+        lock.lock()
+        lines.append(line)
+        lock.unlock()
+    }
+    var all: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return lines
     }
 }

@@ -90,6 +90,8 @@ final class FakeLanguageModel: LanguageModel {
     var failAfterCalls: Int?
     /// What generations return.
     var generationText = "Natalia sold 48 clips. #### 72"
+    /// Seconds each call takes (a slow model, for heartbeat tests).
+    var secondsPerCall: Double = 0
 
     struct Killed: Error {}
 
@@ -104,6 +106,7 @@ final class FakeLanguageModel: LanguageModel {
     private func tick() throws {
         if let limit = failAfterCalls, calls >= limit { throw Killed() }
         calls += 1
+        if secondsPerCall > 0 { Thread.sleep(forTimeInterval: secondsPerCall) }
     }
 
     func loglikelihood(_ requests: [LoglikelihoodRequest], policy: LayerPolicy) throws -> [LoglikelihoodResult] {
