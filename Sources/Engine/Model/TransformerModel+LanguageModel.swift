@@ -101,17 +101,17 @@ extension TransformerModel: LanguageModel {
         }
         // Each generation request takes the scoring group of its context, if any.
         var attached: [Int: [Int]] = [:]
-        var claimed: Set<String> = []
-        for (g, r) in generating.enumerated() where groups[r.context] != nil && !claimed.contains(r.context) {
-            claimed.insert(r.context)
+        var sharedScoring: [Int: [EncodedPair]] = [:]
+        for (g, r) in generating.enumerated() where encoded[r.context] != nil && !attached.values.contains(groups[r.context]!) {
             attached[g] = groups[r.context]!
+            sharedScoring[g] = encoded[r.context]!
         }
-        let sharedScoring = attached.mapValues { members in members.map { encodePair(context: scoring[$0].context, continuation: scoring[$0].continuation) } }
         let generated = try generate(generating, path: fixedPath, decider: decider, batchSize: quantizedRowLimit,
                                      scoring: sharedScoring) { g, results in
             for (j, r) in results.enumerated() { scored[attached[g]![j]] = r }
         }
-        for context in order where !claimed.contains(context) || groups[context]!.contains(where: { scored[$0] == nil }) {
+        // Groups no generation took (or whose prompt was truncated) are scored on their own.
+        for context in order where groups[context]!.contains(where: { scored[$0] == nil }) {
             let members = groups[context]!
             let pairs = encoded[context]!
             let results = try score(context: pairs[0].context, continuations: pairs.map(\.continuation),
