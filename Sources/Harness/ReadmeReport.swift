@@ -165,6 +165,33 @@ public enum ReadmeReport {
             }
         }
 
+        // Each run on its own, over every document it has scored: the paired tables above only
+        // show documents both runs have, so a run that went further (a full baseline next to a
+        // limited routed run) is reported here.
+        var own = MarkdownTable(header: ["model", "task", "metric", runA, "n \(runA)", runB, "n \(runB)"],
+                                alignments: [.left, .left, .left, .right, .right, .right, .right])
+        for (c, a, b) in comparisons {
+            let suiteOrder = options.suites.flatMap(\.tasks)
+            let names = Set(a.keys).union(b.keys).sorted {
+                (suiteOrder.firstIndex(of: $0) ?? Int.max, $0) < (suiteOrder.firstIndex(of: $1) ?? Int.max, $1)
+            }
+            func cells(_ r: TaskResults?) -> [String] {
+                guard let s = r?.summary, let m = s.metrics[s.primaryMetric] else { return ["–", "–"] }
+                let score = NumberText.fixed(m.value * s.pointsScale, 1)
+                let se = m.stderr.map { " ± " + NumberText.fixed($0 * s.pointsScale, 1) } ?? ""
+                let selection = s.configuration.limit.map { "--limit \($0)" } ?? "all"
+                return [score + se, s.complete ? "\(s.n), \(selection)" : "\(s.n) of \(s.documents), \(selection)"]
+            }
+            for name in names {
+                let metric = (a[name] ?? b[name])!.summary.primaryMetric
+                own.rows.append([c.model, name, metric] + cells(a[name]) + cells(b[name]))
+            }
+        }
+        out += "\n### Each run over all the documents it has scored\n\n" + own.render() + "\n"
+        out += "Score ± standard error (points); n = documents scored, and which documents the run covers: `all` of the "
+            + "task or its first N (of each subject/subset for groups); \"k of m\" while a run is unfinished. Rerunning a "
+            + "run's command without `--limit` continues it to the whole task.\n"
+
         // Settings that the paper leaves open and our tables must state.
         out += "\n### Settings\n\n"
         var settings = MarkdownTable(header: ["model", "task", "few-shot", "chat template", "limit", "seed", "bench"],

@@ -59,6 +59,8 @@ final class ReadmeReportTests: XCTestCase {
         XCTAssertTrue(block.contains("bench compare baseline routed --model smollm2-135m-instruct"), block)
         XCTAssertTrue(block.contains("bench report --readme"), block)
         XCTAssertFalse(block.contains("(no results yet)"))
+        // Each run on its own, with its selection of documents.
+        XCTAssertTrue(block.contains("| smollm2-135m-instruct | arc_easy | acc,none | 60.0 ± 16.3 | 10, --limit 10 | 70.0 ± 15.3 | 10, --limit 10 |"), block)
 
         // Twice: unchanged, and not even rewritten.
         let modified = try FileManager.default.attributesOfItem(atPath: readme.path)[.modificationDate] as? Date
