@@ -18,10 +18,7 @@ enum Kernels {
 
     /// x[i] = silu(gate[i]) * up[i] over `count` values (in place in `gate`).
     static func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let g = gate[i]
-            gate[i] = g / (1 + expf(-g)) * up[i]
-        }
+        VectorExp.swiglu(gate, up, count: count)
     }
 
     /// Adds `bias` to each of `rows` rows.
@@ -73,7 +70,8 @@ extension Kernels {
             m = max(m, s)
         }
         var total: Float = 0
-        for t in 0..<count { let e = expf(scores[t] - m); scores[t] = e; total += e }
+        VectorExp.expInPlace(scores, count: count, adding: -m)
+        for t in 0..<count { total += scores[t] }
         let inv = 1 / total
         out.update(repeating: 0, count: hd)
         var j = 0

@@ -196,10 +196,8 @@ public final class TransformerModel {
             forRows(n) { range in
                 for t in range {
                     let row = gu + t * 2 * f, out = gate + t * f
-                    for i in 0..<f {
-                        let g = row[i]
-                        out[i] = g / (1 + expf(-g)) * row[f + i]
-                    }
+                    out.update(from: row, count: f)
+                    VectorExp.swiglu(out, row + f, count: f)
                 }
             }
         }
@@ -260,7 +258,8 @@ public final class TransformerModel {
         var m = -Float.infinity
         for i in 0..<count { x[i] *= scale; m = max(m, x[i]) }
         var s: Float = 0
-        for i in 0..<count { let e = expf(x[i] - m); x[i] = e; s += e }
+        VectorExp.expInPlace(x, count: count, adding: -m)
+        for i in 0..<count { s += x[i] }
         let inv = 1 / s
         for i in 0..<count { x[i] *= inv }
     }
