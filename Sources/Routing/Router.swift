@@ -191,7 +191,8 @@ public struct Router: Sendable, Equatable {
         // hides the add latency; each is formed exactly as `dot` forms it, and the second layer
         // still sums units in ascending order, so the logits are bitwise those of one at a time.
         while j + 4 <= bottleneck {
-            let d = dot4(base + j * width, width, x, width)
+            let row = base + j * width
+            let d = dot4(row, row + width, row + 2 * width, row + 3 * width, x, x, x, x, width)
             for u in 0..<4 { accumulate(j + u, d[u]) }
             j += 4
         }
@@ -211,7 +212,8 @@ public struct Router: Sendable, Equatable {
         let b2 = w2 + classCount * bottleneck
         var l0 = SIMD4<Float>(), l1 = SIMD4<Float>(), l2 = SIMD4<Float>()
         for j in 0..<bottleneck {
-            let d = dotWindows4(base + j * width, x, width)
+            let row = base + j * width
+            let d = dot4(row, row, row, row, x, x + width, x + 2 * width, x + 3 * width, width)
             for u in 0..<4 {
                 let a = GELU.value(b1[j] + d[u])
                 l0[u] += w2[j] * a
@@ -222,54 +224,34 @@ public struct Router: Sendable, Equatable {
         return (0..<4).map { SIMD3(b2[0] + l0[$0], b2[1] + l1[$0], b2[2] + l2[$0]) }
     }
 
-    /// `dot(a, b + u·n, n)` for u = 0…3 (one weight row against four windows), each with `dot`'s
-    /// operations in `dot`'s order.
+    /// `dot(a_u, b_u, n)` for u = 0…3, each with `dot`'s operations in `dot`'s order. Callers
+    /// share one side (four weight rows against one window, or one row against four windows);
+    /// inlined, the repeated pointer's loads are shared.
     @inline(__always)
-    static func dotWindows4(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> SIMD4<Float> {
+    static func dot4(_ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>, _ a3: UnsafePointer<Float>,
+                     _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ b2: UnsafePointer<Float>, _ b3: UnsafePointer<Float>,
+                     _ n: Int) -> SIMD4<Float> {
+        @inline(__always) func load(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD16<Float> {
+            UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
+        }
         var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>(), acc2 = SIMD16<Float>(), acc3 = SIMD16<Float>()
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b), windowBytes = n * 4
         var i = 0
         while i + 16 <= n {
-            let w = ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            acc0 += w * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            acc1 += w * rb.loadUnaligned(fromByteOffset: windowBytes + i * 4, as: SIMD16<Float>.self)
-            acc2 += w * rb.loadUnaligned(fromByteOffset: 2 * windowBytes + i * 4, as: SIMD16<Float>.self)
-            acc3 += w * rb.loadUnaligned(fromByteOffset: 3 * windowBytes + i * 4, as: SIMD16<Float>.self)
+            acc0 += load(a0, i) * load(b0, i)
+            acc1 += load(a1, i) * load(b1, i)
+            acc2 += load(a2, i) * load(b2, i)
+            acc3 += load(a3, i) * load(b3, i)
             i += 16
         }
         var s = SIMD4<Float>()
         for lane in 0..<16 { s += SIMD4(acc0[lane], acc1[lane], acc2[lane], acc3[lane]) }
         while i < n {
-            s += SIMD4(b[i], b[n + i], b[2 * n + i], b[3 * n + i]) * a[i]
+            s += SIMD4(a0[i], a1[i], a2[i], a3[i]) * SIMD4(b0[i], b1[i], b2[i], b3[i])
             i += 1
         }
         return s
     }
 
-    /// `dot(a + u·stride, b, n)` for u = 0…3, each with `dot`'s operations in `dot`'s order.
-    @inline(__always)
-    static func dot4(_ a: UnsafePointer<Float>, _ stride: Int, _ b: UnsafePointer<Float>, _ n: Int) -> SIMD4<Float> {
-        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>(), acc2 = SIMD16<Float>(), acc3 = SIMD16<Float>()
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b), rowBytes = stride * 4
-        var i = 0
-        while i + 16 <= n {
-            let y = rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            acc0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self) * y
-            acc1 += ra.loadUnaligned(fromByteOffset: rowBytes + i * 4, as: SIMD16<Float>.self) * y
-            acc2 += ra.loadUnaligned(fromByteOffset: 2 * rowBytes + i * 4, as: SIMD16<Float>.self) * y
-            acc3 += ra.loadUnaligned(fromByteOffset: 3 * rowBytes + i * 4, as: SIMD16<Float>.self) * y
-            i += 16
-        }
-        var s = SIMD4<Float>()
-        for lane in 0..<16 { s += SIMD4(acc0[lane], acc1[lane], acc2[lane], acc3[lane]) }
-        while i < n {
-            s += SIMD4(a[i], a[stride + i], a[2 * stride + i], a[3 * stride + i]) * b[i]
-            i += 1
-        }
-        return s
-    }
-
-    /// Dot product in a fixed order: 16 lane accumulators, lanes summed 0…15, then the tail.
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = SIMD16<Float>()
