@@ -48,10 +48,8 @@ struct Run: ParsableCommand {
         // Everything that can be refused is checked before the model loads and before any run.
         var routers: (RouterSet, String)?
         if path == nil && config != .baseline {
-            guard FileManager.default.fileExists(atPath: router) else {
-                throw ValidationError("--router: \(router) does not exist (train one with `bench train-router`, or run --config baseline)")
-            }
-            routers = (try RouterSet.load(from: router), try FileDigest.sha256(path: router))
+            routers = (try loadRouterSet(router, hint: "train one with `bench train-router`, or run --config baseline"),
+                       try FileDigest.sha256(path: router))
         }
         let tasksDir = try TasksDirectory.locate()
         let options = BenchmarkOptions(fewshot: fewshot, fewshotSeed: Int(seed), chatTemplate: chat.template,
@@ -162,10 +160,7 @@ struct PerfRouted: ParsableCommand {
 
     func run() throws {
         let names = try BenchmarkRegistry.resolve(tasks)
-        guard FileManager.default.fileExists(atPath: router) else {
-            throw ValidationError("--router: \(router) does not exist (train one with `bench train-router`)")
-        }
-        let routers = try RouterSet.load(from: router)
+        let routers = try loadRouterSet(router, hint: "train one with `bench train-router`")
         let tasksDir = try TasksDirectory.locate()
         let options = BenchmarkOptions(chatTemplate: chat.template)
         let benchmarks = try names.map { try BenchmarkRegistry.load($0, from: tasksDir, options: options) }
@@ -185,12 +180,10 @@ struct PerfRouted: ParsableCommand {
         print(markdown, terminator: "")
         let folder = URL(fileURLWithPath: reports).appendingPathComponent(model.name, isDirectory: true)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let markdownFile = folder.appendingPathComponent("routing-speed.md")
         let jsonFile = folder.appendingPathComponent("routing-speed.json")
         try Data(markdown.utf8).write(to: markdownFile, options: .atomic)
-        try encoder.encode(speed).write(to: jsonFile, options: .atomic)
+        try jsonData(speed).write(to: jsonFile, options: .atomic)
         ProgressReporter.writeToStandardError("wrote \(markdownFile.path), \(jsonFile.path)\n")
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Routing
 
 /// Options that pick and load a model.
 struct ModelOptions: ParsableArguments {
@@ -21,12 +22,16 @@ struct ModelOptions: ParsableArguments {
     }
 }
 
-/// Writes a value as pretty JSON with sorted keys on stdout.
-func printJSON<T: Encodable>(_ value: T) throws {
+/// A value as pretty JSON with sorted keys (what every command prints or writes).
+func jsonData<T: Encodable>(_ value: T) throws -> Data {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    let data = try encoder.encode(value)
-    FileHandle.standardOutput.write(data)
+    return try encoder.encode(value)
+}
+
+/// Writes a value as pretty JSON with sorted keys on stdout.
+func printJSON<T: Encodable>(_ value: T) throws {
+    FileHandle.standardOutput.write(try jsonData(value))
     FileHandle.standardOutput.write("\n".data(using: .utf8)!)
 }
 
@@ -40,4 +45,12 @@ func parsePath(_ text: String?, layerCount: Int) throws -> LayerPolicy {
     } catch {
         throw ValidationError("--path: \(error.description)")
     }
+}
+
+/// Loads the RouterSet named by `--router`; a missing file is refused with `hint` on what to do.
+func loadRouterSet(_ path: String, hint: String) throws -> RouterSet {
+    guard FileManager.default.fileExists(atPath: path) else {
+        throw ValidationError("--router: \(path) does not exist (\(hint))")
+    }
+    return try RouterSet.load(from: path)
 }

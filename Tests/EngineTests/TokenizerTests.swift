@@ -9,19 +9,12 @@ final class TokenizerTests: XCTestCase {
 
     /// Where the llama.cpp reference outputs and the default model are.
     enum Fixtures {
-        static var repoRoot: URL { TestPaths.repoRoot }
-
-        /// The repository's copy of the reference outputs (see `TestPaths.referenceDir`).
-        static var referenceDir: URL { TestPaths.referenceDir }
-
-        static var modelPath: String {
-            repoRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-        }
+        static var modelPath: String { TestPaths.modelPath }
 
         /// A reference file, decoded with `JSONDecoder` (`JSONSerialization` drops a U+FEFF that
         /// follows an escape sequence, which would corrupt texts).
         static func load<T: Decodable>(_ type: T.Type, _ name: String, in dir: URL? = nil) throws -> T {
-            let url = (dir ?? referenceDir).appendingPathComponent(name)
+            let url = (dir ?? TestPaths.referenceDir).appendingPathComponent(name)
             guard let data = FileManager.default.contents(atPath: url.path) else {
                 XCTFail("llama.cpp reference \(url.path) is missing: expected Tests/EngineTests/Fixtures/reference, or DRLLM_REFERENCE_DIR")
                 throw CocoaError(.fileNoSuchFile)

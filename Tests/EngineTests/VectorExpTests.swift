@@ -43,7 +43,7 @@ final class VectorExpTests: XCTestCase {
         let gate0 = (0..<count).map { Float($0 - 18) * 0.731 }
         let up = (0..<count).map { Float($0) * 0.1 - 1.3 }
         var gate = gate0
-        gate.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { VectorExp.swiglu(g.baseAddress!, $0.baseAddress!, count: count) } }
+        gate.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { VectorExp.swiglu(g.baseAddress!, $0.baseAddress!, into: g.baseAddress!, count: count) } }
         for i in 0..<count {
             let g = gate0[i]
             XCTAssertEqual(gate[i].bitPattern, (g / (1 + expf(-g)) * up[i]).bitPattern, "swiglu \(i)")

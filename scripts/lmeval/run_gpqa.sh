@@ -10,6 +10,7 @@
 set -euo pipefail
 PY=${1:?python of a venv with lm-eval}; LIMIT=${2:-20}; OUT=${3:-/tmp/lmeval-gpqa}
 HERE=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$HERE/../.." && pwd)
+. "$HERE/common.sh"
 CSV="$ROOT/tasks/gpqa/decrypted/dataset/gpqa_diamond.csv"
 [ -f "$CSV" ] || { echo "missing $CSV: run scripts/setup.sh" >&2; exit 1; }
 WORK=$(mktemp -d)
@@ -25,8 +26,4 @@ cfg.update(task="gpqa_diamond_local", dataset_path="csv", dataset_kwargs={"data_
 out = yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True).replace("FUNCTION_PLACEHOLDER", "!function utils.process_docs")
 open(f"{work}/gpqa_diamond_local.yaml", "w").write(out)
 PYEOF
-cd "$WORK"
-HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 "$PY" -m lm_eval --model hf \
-  --model_args "pretrained=$ROOT/models,gguf_file=SmolLM2-135M-Instruct.Q4_1.gguf,dtype=float32" \
-  --tasks gpqa_diamond_local --include_path "$WORK" --limit "$LIMIT" --batch_size 1 --device cpu \
-  --output_path "$OUT" --log_samples
+run_lm_eval "$PY" "$ROOT" "$WORK" gpqa_diamond_local "$LIMIT" "$OUT"

@@ -8,6 +8,7 @@
 set -euo pipefail
 PY=${1:?python of a venv with lm-eval}; LIMIT=${2:-20}; OUT=${3:-/tmp/lmeval-gsm8k}
 HERE=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$HERE/../.." && pwd)
+. "$HERE/common.sh"
 WORK=$(mktemp -d)
 "$PY" - "$ROOT/tasks/gsm8k" "$WORK/gsm8k_local.yaml" <<'PYEOF'
 import sys, yaml, pathlib, lm_eval
@@ -19,8 +20,4 @@ cfg.update(task="gsm8k_local", dataset_path="json", dataset_kwargs={"data_files"
 cfg.pop("dataset_name", None)
 yaml.safe_dump(cfg, open(dst, "w"), sort_keys=False, allow_unicode=True)
 PYEOF
-cd "$WORK"
-HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 "$PY" -m lm_eval --model hf \
-  --model_args "pretrained=$ROOT/models,gguf_file=SmolLM2-135M-Instruct.Q4_1.gguf,dtype=float32" \
-  --tasks gsm8k_local --include_path "$WORK" --limit "$LIMIT" --batch_size 1 --device cpu \
-  --output_path "$OUT" --log_samples
+run_lm_eval "$PY" "$ROOT" "$WORK" gsm8k_local "$LIMIT" "$OUT"

@@ -9,6 +9,7 @@
 set -euo pipefail
 PY=${1:?python of a venv with lm-eval}; LIMIT=${2:-10}; OUT=${3:-/tmp/lmeval-mmlu}
 HERE=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$HERE/../.." && pwd)
+. "$HERE/common.sh"
 WORK=$(mktemp -d)
 TASKS=$("$PY" - "$ROOT/tasks/mmlu" "$WORK" <<'PYEOF'
 import csv, glob, json, os, pathlib, sys, yaml, lm_eval
@@ -34,8 +35,4 @@ for path in sorted(glob.glob(f"{src}/test/*_test.csv")):
 print(",".join(names))
 PYEOF
 )
-cd "$WORK"
-HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 "$PY" -m lm_eval --model hf \
-  --model_args "pretrained=$ROOT/models,gguf_file=SmolLM2-135M-Instruct.Q4_1.gguf,dtype=float32" \
-  --tasks "$TASKS" --include_path "$WORK" --limit "$LIMIT" --batch_size 1 --device cpu \
-  --output_path "$OUT" --log_samples
+run_lm_eval "$PY" "$ROOT" "$WORK" "$TASKS" "$LIMIT" "$OUT"

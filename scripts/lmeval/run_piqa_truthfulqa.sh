@@ -9,6 +9,7 @@
 set -euo pipefail
 PY=${1:?python of a venv with lm-eval}; LIMIT=${2:-20}; OUT=${3:-/tmp/lmeval-piqa-tqa}
 HERE=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$HERE/../.." && pwd)
+. "$HERE/common.sh"
 WORK=$(mktemp -d)
 "$PY" - "$ROOT/tasks" "$WORK" <<'PYEOF'
 import json, pathlib, sys, yaml, lm_eval
@@ -31,8 +32,4 @@ for name, source, data in (("piqa", "piqa/piqa.yaml", "piqa.jsonl"), ("truthfulq
                dataset_kwargs={"data_files": {"validation": f"{work}/{data}"}})
     yaml.safe_dump(cfg, open(f"{work}/{name}_local.yaml", "w"), sort_keys=False, allow_unicode=True)
 PYEOF
-cd "$WORK"
-HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 "$PY" -m lm_eval --model hf \
-  --model_args "pretrained=$ROOT/models,gguf_file=SmolLM2-135M-Instruct.Q4_1.gguf,dtype=float32" \
-  --tasks piqa_local,truthfulqa_mc1_local --include_path "$WORK" --limit "$LIMIT" --batch_size 1 --device cpu \
-  --output_path "$OUT" --log_samples
+run_lm_eval "$PY" "$ROOT" "$WORK" piqa_local,truthfulqa_mc1_local "$LIMIT" "$OUT"

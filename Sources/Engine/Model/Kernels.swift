@@ -16,11 +16,6 @@ enum Kernels {
         }
     }
 
-    /// x[i] = silu(gate[i]) * up[i] over `count` values (in place in `gate`).
-    static func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
-        VectorExp.swiglu(gate, up, count: count)
-    }
-
     /// Adds `bias` to each of `rows` rows.
     static func addBias(_ x: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, rows: Int, width n: Int) {
         for t in 0..<rows { let r = x + t * n; for i in 0..<n { r[i] += bias[i] } }

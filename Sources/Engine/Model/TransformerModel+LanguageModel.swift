@@ -100,11 +100,13 @@ extension TransformerModel: LanguageModel {
             encoded[context] = pairs
         }
         // Each generation request takes the scoring group of its context, if any.
+        var unclaimed = encoded
         var attached: [Int: [Int]] = [:]
         var sharedScoring: [Int: [EncodedPair]] = [:]
-        for (g, r) in generating.enumerated() where encoded[r.context] != nil && !attached.values.contains(groups[r.context]!) {
+        for (g, r) in generating.enumerated() {
+            guard let pairs = unclaimed.removeValue(forKey: r.context) else { continue }
             attached[g] = groups[r.context]!
-            sharedScoring[g] = encoded[r.context]!
+            sharedScoring[g] = pairs
         }
         let generated = try generate(generating, path: fixedPath, decider: decider, batchSize: quantizedRowLimit,
                                      scoring: sharedScoring) { g, results in

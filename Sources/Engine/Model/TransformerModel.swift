@@ -188,16 +188,15 @@ public final class TransformerModel {
         if n <= quantizedRowLimit {
             let up = workspace.buffer(7, n * f)
             quantizedLinear([(w.gate.quantized, gate), (w.up.quantized, up)], h, rows: n)
-            Kernels.swiglu(gate, up, count: n * f)
+            VectorExp.swiglu(gate, up, into: gate, count: n * f)
         } else {
             // One sgemm over the stacked [gate; up] weights; SwiGLU reads both halves of each row.
             let gu = workspace.buffer(7, n * 2 * f)
             parallelSgemmABt(h, lda: d, w.gateUpDense, ldb: d, gu, ldc: 2 * f, m: n, n: 2 * f, k: d)
             forRows(n) { range in
                 for t in range {
-                    let row = gu + t * 2 * f, out = gate + t * f
-                    out.update(from: row, count: f)
-                    VectorExp.swiglu(out, row + f, count: f)
+                    let row = gu + t * 2 * f
+                    VectorExp.swiglu(row, row + f, into: gate + t * f, count: f)
                 }
             }
         }
@@ -322,22 +321,22 @@ public final class TransformerModel {
             (x + i * d).update(from: weights.tokenEmbedding.dense + Int(t) * d, count: d)
         }
         let paths = sequences.map { $0.path!.blocks }
-        if paths.allSatisfy({ $0 == paths[0] }) {
-            for (slot, b) in paths[0].enumerated() { applyBlock(b, slot: slot, x: x, rows: rows) }
-        } else {
-            let gathered = workspace.buffer(8, n * d)
-            var next = [Int](repeating: 0, count: n)   // each sequence's next path position
-            while true {
-                let waiting = (0..<n).filter { next[$0] < paths[$0].count }
-                guard let block = waiting.map({ paths[$0][next[$0]] }).min() else { break }
-                let members = waiting.filter { paths[$0][next[$0]] == block }
+        var next = [Int](repeating: 0, count: n)   // each sequence's next path position
+        while true {
+            let waiting = (0..<n).filter { next[$0] < paths[$0].count }
+            guard let block = waiting.map({ paths[$0][next[$0]] }).min() else { break }
+            let members = waiting.filter { paths[$0][next[$0]] == block }
+            let slots = members.map { next[$0] }
+            if members.count == n {
+                // Every sequence needs this block (always, when they share a path): no gathering.
+                applyBlock(block, slots: slots, x: x, rows: rows)
+            } else {
+                let gathered = workspace.buffer(8, members.count * d)
                 for (j, i) in members.enumerated() { (gathered + j * d).update(from: x + i * d, count: d) }
-                applyBlock(block, slots: members.map { next[$0] }, x: gathered, rows: members.map { rows[$0] })
-                for (j, i) in members.enumerated() {
-                    (x + i * d).update(from: gathered + j * d, count: d)
-                    next[i] += 1
-                }
+                applyBlock(block, slots: slots, x: gathered, rows: members.map { rows[$0] })
+                for (j, i) in members.enumerated() { (x + i * d).update(from: gathered + j * d, count: d) }
             }
+            for i in members { next[i] += 1 }
         }
         for s in sequences { s.length += 1 }
     }

@@ -74,19 +74,21 @@ enum VectorExp {
         }
     }
 
-    /// `gate[i] = gate[i] / (1 + e^(−gate[i])) · up[i]` (SiLU(gate) · up), for i in 0..<count.
+    /// `out[i] = gate[i] / (1 + e^(−gate[i])) · up[i]` (SiLU(gate) · up) for i in 0..<count;
+    /// `out` may be `gate`.
     @inline(__always)
-    static func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, count: Int) {
+    static func swiglu(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+                       count: Int) {
         var i = 0
         while i + 8 <= count {
             let g = UnsafeRawPointer(gate + i).loadUnaligned(as: SIMD8<Float>.self)
             let u = UnsafeRawPointer(up + i).loadUnaligned(as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(gate + i).storeBytes(of: g / (1 + exp(-g)) * u, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: g / (1 + exp(-g)) * u, as: SIMD8<Float>.self)
             i += 8
         }
         while i < count {
             let g = gate[i]
-            gate[i] = g / (1 + expf(-g)) * up[i]
+            out[i] = g / (1 + expf(-g)) * up[i]
             i += 1
         }
     }
