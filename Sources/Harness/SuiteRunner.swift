@@ -18,15 +18,19 @@ public struct RunPolicy {
     public var routerFile: String?
     /// The fixed path, for `.fixed`.
     public var fixedPath: [Int]?
+    /// Settings of this configuration alone that change the numbers (`router_blend`), merged
+    /// into each task's configuration `settings`.
+    public var settings: [String: String]
 
     public init(name: String, policy: LayerPolicy, kind: PolicyKind, routerSHA256: String? = nil,
-                routerFile: String? = nil, fixedPath: [Int]? = nil) {
+                routerFile: String? = nil, fixedPath: [Int]? = nil, settings: [String: String] = [:]) {
         self.name = name
         self.policy = policy
         self.kind = kind
         self.routerSHA256 = routerSHA256
         self.routerFile = routerFile
         self.fixedPath = fixedPath
+        self.settings = settings
     }
 
     /// Every block once, as run `baseline`.
@@ -34,9 +38,11 @@ public struct RunPolicy {
         RunPolicy(name: name, policy: .full, kind: .full)
     }
 
-    /// Paths decided by `routers`, as run `routed`. `sha256` is the router file's digest.
+    /// Paths decided by `routers`, as run `routed`. `sha256` is the router file's digest; the
+    /// set's blend knob, when set, is recorded as setting `router_blend`.
     public static func routed(_ routers: RouterSet, sha256: String, file: String?, name: String = "routed") -> RunPolicy {
-        RunPolicy(name: name, policy: .decided(routers), kind: .routers, routerSHA256: sha256, routerFile: file)
+        RunPolicy(name: name, policy: .decided(routers), kind: .routers, routerSHA256: sha256, routerFile: file,
+                  settings: routers.blend.map { ["router_blend": $0.description] } ?? [:])
     }
 
     /// One fixed path for every sequence (`--path`, named by `--name`).
@@ -130,7 +136,7 @@ public struct SuiteRunner {
 
     /// The configuration a task's records are stored under.
     public func configuration(for benchmark: LoadedBenchmark, policy: RunPolicy) -> RunConfiguration {
-        var extra = settings.extraSettings
+        var extra = settings.extraSettings.merging(policy.settings) { _, own in own }
         extra["prompt_format"] = benchmark.info.promptFormat
         extra["split"] = benchmark.split.rawValue
         if let g = benchmark.info.generation {

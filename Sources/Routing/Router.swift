@@ -156,13 +156,20 @@ public struct Router: Sendable, Equatable {
         pooled.withUnsafeBufferPointer { logits(pooled: $0, windowCount: windowCount) }
     }
 
-    /// Argmax of `logits + bias`; ties go to the lowest class index.
+    /// Argmax of `logits + bias`, or of the blended probabilities when `blend` is given; ties go
+    /// to the lowest class index.
     ///
     /// A NaN logit means the router's input was broken; rather than let NaN comparisons fall
     /// through to "skip", the block is executed (the baseline behaviour).
-    public static func decision(logits: SIMD3<Float>, bias: SIMD3<Float> = .zero) -> Int {
+    public static func decision(logits: SIMD3<Float>, bias: SIMD3<Float> = .zero, blend: RouterBlend? = nil) -> Int {
         let z = logits + bias
         if z[0].isNaN || z[1].isNaN || z[2].isNaN { return RoutingDecision.execute.rawValue }
+        return blend?.decide(logits: z) ?? argmax(z)
+    }
+
+    /// Index of the largest component, ties to the lowest index.
+    @inline(__always)
+    static func argmax(_ z: SIMD3<Float>) -> Int {
         var best = 0
         for c in 1..<classCount where z[c] > z[best] { best = c }
         return best

@@ -88,10 +88,13 @@ public struct RouterSet: PathDecider, Sendable, Equatable {
     public internal(set) var routers: [Router]
     /// Where the routers came from.
     public var provenance: RouterProvenance
-    /// Per-class logit bias added before the argmax (skip, execute, repeat): the control knob
-    /// trading layers for accuracy (PAPER.md App. C). A positive `bias[0]` favours skipping,
-    /// a positive `bias[1]` favours the full model. Zero is the plain router.
+    /// Per-class logit bias added before the argmax (skip, execute, repeat), stored in the router
+    /// file. A positive `bias[0]` favours skipping, a positive `bias[1]` favours the full model.
+    /// Zero is the plain router.
     public var bias: SIMD3<Float>
+    /// The paper's probability-blending knob (App. C), applied after `bias`; nil is the plain
+    /// router. A run setting (`bench run --router-blend`), not stored in router files.
+    public var blend: RouterBlend?
     /// The file this set was read from (or `<memory>`), used to name the file in errors.
     /// Not part of the file contents and ignored by `==`.
     public var source: String
@@ -160,22 +163,25 @@ public struct RouterSet: PathDecider, Sendable, Equatable {
     }
 
     /// Applications (0 skip, 1 execute, 2 repeat) of block `layer`: argmax of the averaged logits
-    /// plus `bias`, ties to the lowest class. An empty prompt (no tokens) executes the block.
+    /// plus `bias` (blended by `blend` when set), ties to the lowest class. An empty prompt (no
+    /// tokens) executes the block.
     public func decide(layer: Int, hidden: UnsafeBufferPointer<Float>, tokens: Int, width: Int) -> Int {
         guard tokens > 0 else { return RoutingDecision.execute.rawValue }
-        return Router.decision(logits: logits(layer: layer, hidden: hidden, tokens: tokens, width: width), bias: bias)
+        return Router.decision(logits: logits(layer: layer, hidden: hidden, tokens: tokens, width: width),
+                               bias: bias, blend: blend)
     }
 
     /// Decision of block `layer` from already pooled windows (`[windowCount × width]`), as
     /// training and evaluation use it.
     public func decide(layer: Int, pooled: UnsafeBufferPointer<Float>, windowCount: Int) -> Int {
         guard windowCount > 0 else { return RoutingDecision.execute.rawValue }
-        return Router.decision(logits: routers[layer].logits(pooled: pooled, windowCount: windowCount), bias: bias)
+        return Router.decision(logits: routers[layer].logits(pooled: pooled, windowCount: windowCount),
+                               bias: bias, blend: blend)
     }
 
-    /// Equality of shape, weights (by value), provenance and bias; `source` is ignored.
+    /// Equality of shape, weights (by value), provenance, bias and blend; `source` is ignored.
     public static func == (a: RouterSet, b: RouterSet) -> Bool {
         a.hyperParameters == b.hyperParameters && a.routers == b.routers && a.provenance == b.provenance
-            && a.bias == b.bias
+            && a.bias == b.bias && a.blend == b.blend
     }
 }

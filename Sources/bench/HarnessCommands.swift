@@ -19,7 +19,10 @@ struct Run: ParsableCommand {
     @Option(help: "baseline, routed or both (one after the other).") var config: RunConfigChoice = .both
     @Option(help: "RouterSet file for the routed configuration.") var router: String = "routers/smollm2-135m-instruct.routers"
     @Option(help: "A fixed layer path (comma-separated block indices) run as a third kind of configuration.") var path: String?
-    @Option(help: "Run name for --path.") var name: String?
+    @Option(help: "Run name: required for --path; for the routed run it replaces `routed` (required with --router-blend).") var name: String?
+    @Option(name: .customLong("router-blend"),
+            help: "The paper's control knob: blend router probabilities with a one-hot on a class before the argmax, ALPHA or CLASS:ALPHA (default class execute: more ALPHA, fewer layers saved; ALPHA > 0.5 is the baseline). Needs --name.")
+    var routerBlend: String?
     @Option(help: "First N documents of each task (of each subtask for groups).") var limit: Int?
     @Option(help: "Few-shot examples (where lm-eval lets the count change).") var fewshot: Int?
     @Option(help: "Few-shot sampling seed (lm-eval's fewshot_random_seed).") var seed: UInt64 = 1234
@@ -37,6 +40,12 @@ struct Run: ParsableCommand {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if path != nil && name == nil { throw ValidationError("--path needs --name (the run's folder name)") }
         if let maxGenTokens, maxGenTokens < 1 { throw ValidationError("--max-gen-tokens must be at least 1") }
+        if let routerBlend {
+            do { _ = try RouterBlend(parsing: routerBlend) } catch { throw ValidationError(error.localizedDescription) }
+            if path != nil { throw ValidationError("--router-blend applies to routed runs, not to a fixed --path") }
+            if config != .routed { throw ValidationError("--router-blend needs --config routed (the baseline has no routers)") }
+            if name == nil { throw ValidationError("--router-blend needs --name (so its results do not mix with the plain routed run)") }
+        }
     }
 
     func run() throws {
@@ -48,8 +57,9 @@ struct Run: ParsableCommand {
         // Everything that can be refused is checked before the model loads and before any run.
         var routers: (RouterSet, String)?
         if path == nil && config != .baseline {
-            routers = (try loadRouterSet(router, hint: "train one with `bench train-router`, or run --config baseline"),
-                       try FileDigest.sha256(path: router))
+            var set = try loadRouterSet(router, hint: "train one with `bench train-router`, or run --config baseline")
+            set.blend = try routerBlend.map { text throws(RoutingError) in try RouterBlend(parsing: text) }
+            routers = (set, try FileDigest.sha256(path: router))
         }
         let tasksDir = try TasksDirectory.locate()
         let options = BenchmarkOptions(fewshot: fewshot, fewshotSeed: Int(seed), chatTemplate: chat.template,
@@ -65,7 +75,7 @@ struct Run: ParsableCommand {
             if config != .routed { policies.append(.baseline()) }
             if let (set, sha) = routers {
                 try set.validate(layerCount: model.layerCount, width: model.configuration.width)
-                policies.append(.routed(set, sha256: sha, file: router))
+                policies.append(.routed(set, sha256: sha, file: router, name: name ?? "routed"))
             }
         }
         let settings = RunSettings(modelName: modelName, modelSHA256: try FileDigest.sha256(path: modelPath),

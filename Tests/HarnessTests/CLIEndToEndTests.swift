@@ -289,6 +289,51 @@ final class CLIEndToEndTests: XCTestCase {
         }
     }
 
+    func testRouterBlendTowardExecuteAboveOneHalfIsTheBaselineUnderItsOwnName() throws {
+        // The shared suite's random routers skip and repeat; α = 0.6 toward execute must undo all of it.
+        let (suiteResults, _) = try suiteRun()
+        let router = try routerFile()
+        let work = try makeTemporaryFolder(self)
+        let results = work.appendingPathComponent("results")
+        let r = try CLIProcess.run(["run", "--tasks", "arc_easy", "--limit", "3", "--fewshot", "1", "--config", "routed",
+                                    "--router", router.path, "--router-blend", "execute:0.6", "--name", "knob",
+                                    "--results", results.path], in: work)
+        XCTAssertEqual(r.status, 0, r.transcript)
+        XCTAssertTrue(r.stdout.contains("| arc_easy | knob | acc,none |"), r.transcript)
+        let f = folder(results, "knob")
+        let configuration = try CLIFiles.jsonObject(f.appendingPathComponent("arc_easy.config.json"))
+        XCTAssertEqual(configuration["policy"] as? String, "routers")
+        XCTAssertEqual((configuration["settings"] as? [String: Any])?["router_blend"] as? String, "execute:0.6")
+        let knob = try CLIFiles.records(f.appendingPathComponent("arc_easy.jsonl"))
+        let baseline = try CLIFiles.records(folder(suiteResults, "baseline").appendingPathComponent("arc_easy.jsonl"))
+        XCTAssertEqual(knob.count, 3)
+        for (k, b) in zip(knob, baseline) {
+            XCTAssertEqual((k["path"] as? [String: Any])?["blocks"] as? [Int], Array(0..<30))
+            XCTAssertEqual(k["choice_loglikelihoods"] as? [Double], b["choice_loglikelihoods"] as? [Double])
+        }
+
+        // Resuming the same run with another knob is refused, naming the setting.
+        let changed = try CLIProcess.run(["run", "--tasks", "arc_easy", "--limit", "3", "--fewshot", "1", "--config", "routed",
+                                          "--router", router.path, "--router-blend", "skip:0.1", "--name", "knob",
+                                          "--results", results.path], in: work)
+        assertRefused(changed, ["settings.router_blend", "'execute:0.6'", "'skip:0.1'"])
+    }
+
+    func testMalformedRouterBlendsAreRefused() throws {
+        let work = try makeTemporaryFolder(self)
+        let results = work.appendingPathComponent("results")
+        let base = ["run", "--tasks", "arc_easy", "--limit", "1", "--results", results.path]
+        for (extra, message) in [(["--config", "routed", "--router-blend", "0.2"], "--router-blend needs --name"),
+                                 (["--config", "both", "--router-blend", "0.2", "--name", "k"], "--router-blend needs --config routed"),
+                                 (["--config", "routed", "--router-blend", "1.5", "--name", "k"], "1.5 is not in [0, 1]"),
+                                 (["--config", "routed", "--router-blend", "halt:0.2", "--name", "k"], "unknown class 'halt'"),
+                                 (["--config", "routed", "--router-blend", "execute:x", "--name", "k"], "expected ALPHA or CLASS:ALPHA")] {
+            let r = try CLIProcess.run(base + extra, in: work)
+            assertRefused(r, status: 64, [message])
+        }
+        assertNoFiles(under: results)
+    }
+
     // MARK: 2. Interrupt and resume
 
     func testSIGINTStopsGracefullyAndTheRerunMatchesAnUninterruptedRun() throws {
