@@ -32,6 +32,11 @@ public struct PairedScores: Hashable, Sendable {
     public var layersA: Double
     /// Mean block applications per document in B.
     public var layersB: Double
+    /// Mean path length (blocks each token passes through) per document in A: the routing
+    /// decision alone, apart from how many tokens a document's forward passes carry.
+    public var pathA: Double
+    /// Mean path length per document in B.
+    public var pathB: Double
     /// Sum of A's per-document seconds.
     public var secondsA: Double
     /// Sum of B's per-document seconds.
@@ -45,8 +50,8 @@ public struct PairedScores: Hashable, Sendable {
     public var timeRatio: Double? { secondsA > 0 ? secondsB / secondsA : nil }
 
     /// Pairs points scores `a[i]`/`b[i]` with block applications and seconds of the same documents.
-    init?(a: [Double], b: [Double], layersA: [Double], layersB: [Double], secondsA: Double, secondsB: Double,
-          resamples: Int, seed: UInt64) {
+    init?(a: [Double], b: [Double], layersA: [Double], layersB: [Double], pathA: [Double], pathB: [Double],
+          secondsA: Double, secondsB: Double, resamples: Int, seed: UInt64) {
         guard let interval = PairedBootstrap.interval(a: a, b: b, resamples: resamples, seed: seed) else { return nil }
         pairs = a.count
         scoreA = Statistics.mean(a)
@@ -56,6 +61,8 @@ public struct PairedScores: Hashable, Sendable {
         delta = interval
         self.layersA = (layersA.isEmpty ? 0 : Statistics.mean(layersA))
         self.layersB = (layersB.isEmpty ? 0 : Statistics.mean(layersB))
+        self.pathA = (pathA.isEmpty ? 0 : Statistics.mean(pathA))
+        self.pathB = (pathB.isEmpty ? 0 : Statistics.mean(pathB))
         self.secondsA = secondsA
         self.secondsB = secondsB
     }
@@ -197,8 +204,8 @@ public struct Comparison: Hashable, Sendable {
     public func taskTable() -> MarkdownTable {
         MarkdownTable(
             header: ["task", "metric", "n", runA, runB, "Δ (pts)", "95% CI", "layers \(runA)", "layers \(runB)",
-                     "saved", "saved %", "time \(runB)/\(runA)"],
-            alignments: [.left, .left] + Array(repeating: .right, count: 10),
+                     "saved", "saved %", "path \(runA)", "path \(runB)", "time \(runB)/\(runA)"],
+            alignments: [.left, .left] + Array(repeating: .right, count: 12),
             rows: tasks.map { t in [t.task, t.metric] + Self.cells(t.scores) })
     }
 
@@ -206,8 +213,8 @@ public struct Comparison: Hashable, Sendable {
     public func suiteTable() -> MarkdownTable {
         MarkdownTable(
             header: ["suite", "tasks", "n", runA, runB, "Δ (pts)", "95% CI", "layers \(runA)", "layers \(runB)",
-                     "saved", "saved %", "time \(runB)/\(runA)", "mean task Δ"],
-            alignments: [.left, .right] + Array(repeating: .right, count: 11),
+                     "saved", "saved %", "path \(runA)", "path \(runB)", "time \(runB)/\(runA)", "mean task Δ"],
+            alignments: [.left, .right] + Array(repeating: .right, count: 13),
             rows: suites.map { s in
                 [s.suite, String(s.tasks.count)] + Self.cells(s.scores) + [NumberText.fixed(s.macroDelta, 1, signed: true)]
             })
@@ -220,6 +227,7 @@ public struct Comparison: Hashable, Sendable {
          "[\(NumberText.fixed(s.delta.lower, 1, signed: true)), \(NumberText.fixed(s.delta.upper, 1, signed: true))]",
          NumberText.fixed(s.layersA, 1), NumberText.fixed(s.layersB, 1),
          NumberText.fixed(s.layersSaved, 2, signed: true), NumberText.fixed(s.layersSavedPercent, 2, signed: true),
+         NumberText.fixed(s.pathA, 2), NumberText.fixed(s.pathB, 2),
          s.timeRatio.map { NumberText.fixed($0, 2) + "×" } ?? "—"]
     }
 
@@ -233,7 +241,9 @@ public struct Comparison: Hashable, Sendable {
         }
         out += "\nΔ = \(runB) − \(runA) in points over the documents both runs scored; "
         out += "95% CI: paired bootstrap, percentile method, \(resamples) resamples, seed \(seed). "
-        out += "Layers = block applications per document over all forward passes; saved = \(runA) − \(runB).\n"
+        out += "Layers = block applications per document over all forward passes (the paper's measure); "
+        out += "saved = \(runA) − \(runB); path = blocks per token (the routed path's length, mean per document), "
+        out += "which separates the routing decision from how many tokens a run generates.\n"
         let unpaired = tasks.filter { $0.onlyInA > 0 || $0.onlyInB > 0 }
         for t in unpaired {
             out += "\nNote: \(t.task): \(t.onlyInA) documents only in \(runA), \(t.onlyInB) only in \(runB) (not compared)."
@@ -253,7 +263,7 @@ public struct Comparison: Hashable, Sendable {
     public static let csvHeader = [
         "model", "run_a", "run_b", "kind", "name", "metric", "n", "score_a", "score_b", "stderr_a", "stderr_b",
         "delta", "ci_lower", "ci_upper", "layers_a", "layers_b", "layers_saved", "layers_saved_percent",
-        "seconds_a", "seconds_b", "time_ratio",
+        "seconds_a", "seconds_b", "time_ratio", "path_length_a", "path_length_b",
     ]
 
     /// Tasks (kind `task`) then suites (kind `suite`), full precision.
@@ -264,7 +274,7 @@ public struct Comparison: Hashable, Sendable {
              NumberText.exact(s.delta.delta), NumberText.exact(s.delta.lower), NumberText.exact(s.delta.upper),
              NumberText.exact(s.layersA), NumberText.exact(s.layersB), NumberText.exact(s.layersSaved),
              NumberText.exact(s.layersSavedPercent), NumberText.exact(s.secondsA), NumberText.exact(s.secondsB),
-             NumberText.exact(s.timeRatio)]
+             NumberText.exact(s.timeRatio), NumberText.exact(s.pathA), NumberText.exact(s.pathB)]
         }
         let rows = tasks.map { row(kind: "task", name: $0.task, metric: $0.metric, $0.scores) }
             + suites.map { row(kind: "suite", name: $0.suite, metric: "", $0.scores) }
@@ -292,6 +302,7 @@ public struct Comparison: Hashable, Sendable {
 private struct Series {
     var a: [Double] = [], b: [Double] = []
     var layersA: [Double] = [], layersB: [Double] = []
+    var pathA: [Double] = [], pathB: [Double] = []
     var secondsA = 0.0, secondsB = 0.0
     var recordsA: [ExampleRecord] = [], recordsB: [ExampleRecord] = []
     var onlyInA = 0, onlyInB = 0
@@ -310,6 +321,8 @@ private struct Series {
             b.append(vb * runB.summary.pointsScale)
             layersA.append(Double(ra.blockApplications))
             layersB.append(Double(rb.blockApplications))
+            pathA.append(Double(ra.path.length))
+            pathB.append(Double(rb.path.length))
             secondsA += ra.seconds
             secondsB += rb.seconds
             recordsA.append(ra)
@@ -320,12 +333,13 @@ private struct Series {
     mutating func append(_ other: Series) {
         a += other.a; b += other.b
         layersA += other.layersA; layersB += other.layersB
+        pathA += other.pathA; pathB += other.pathB
         secondsA += other.secondsA; secondsB += other.secondsB
     }
 
     func scores(resamples: Int, seed: UInt64) -> PairedScores? {
-        PairedScores(a: a, b: b, layersA: layersA, layersB: layersB, secondsA: secondsA, secondsB: secondsB,
-                     resamples: resamples, seed: seed)
+        PairedScores(a: a, b: b, layersA: layersA, layersB: layersB, pathA: pathA, pathB: pathB,
+                     secondsA: secondsA, secondsB: secondsB, resamples: resamples, seed: seed)
     }
 }
 

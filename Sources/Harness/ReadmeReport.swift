@@ -107,21 +107,23 @@ public enum ReadmeReport {
         out += "### Summary (paper style: \(runB) vs \(runA))\n\n"
         var summary = MarkdownTable(
             header: ["model", "domain", "tasks", "n", "Δ accuracy (pts)", "95% CI", "layers \(runA)", "layers \(runB)",
-                     "layers saved", "saved %"],
-            alignments: [.left, .left] + Array(repeating: .right, count: 8))
+                     "layers saved", "saved %", "path \(runA)", "path \(runB)"],
+            alignments: [.left, .left] + Array(repeating: .right, count: 10))
         for (c, _, _) in comparisons {
             for s in c.suites {
                 summary.rows.append([c.model, s.suite, String(s.tasks.count), String(s.scores.pairs),
                                      NumberText.fixed(s.scores.delta.delta, 1, signed: true), ci(s.scores.delta),
                                      NumberText.fixed(s.scores.layersA, 1), NumberText.fixed(s.scores.layersB, 1),
                                      NumberText.fixed(s.scores.layersSaved, 2, signed: true),
-                                     NumberText.fixed(s.scores.layersSavedPercent, 2, signed: true)])
+                                     NumberText.fixed(s.scores.layersSavedPercent, 2, signed: true),
+                                     NumberText.fixed(s.scores.pathA, 2), NumberText.fixed(s.scores.pathB, 2)])
             }
         }
         out += summary.render() + "\n"
         out += "Δ accuracy and layers are pooled over the documents of a domain (the paper's totals); "
             + "Δ = \(runB) − \(runA); 95% CI from a paired bootstrap (\(options.resamples) resamples, seed \(options.seed)); "
-            + "layers = block applications per document over all forward passes.\n\n"
+            + "layers = block applications per document over all forward passes (the paper's measure: it grows with "
+            + "the tokens a run generates); path = blocks per token, the routing decision alone.\n\n"
         out += "Reproduce:\n\n```sh\n"
         for (c, a, b) in comparisons {
             for s in c.suites {
@@ -137,8 +139,8 @@ public enum ReadmeReport {
         if let suite = options.suites.first(where: { $0.name == options.perBenchmarkSuite }) {
             var table = MarkdownTable(
                 header: ["model", "benchmark", "metric", "n", runA, runB, "Δ (pts)", "95% CI", "layers \(runA)",
-                         "layers \(runB)", "saved %"],
-                alignments: [.left, .left, .left] + Array(repeating: .right, count: 8))
+                         "layers \(runB)", "saved %", "path \(runA)", "path \(runB)"],
+                alignments: [.left, .left, .left] + Array(repeating: .right, count: 10))
             var commands: [String] = []
             for (c, a, b) in comparisons {
                 let rows = c.tasks.filter { suite.tasks.contains($0.task) }
@@ -147,7 +149,8 @@ public enum ReadmeReport {
                                        NumberText.fixed(t.scores.scoreA, 1), NumberText.fixed(t.scores.scoreB, 1),
                                        NumberText.fixed(t.scores.delta.delta, 1, signed: true), ci(t.scores.delta),
                                        NumberText.fixed(t.scores.layersA, 1), NumberText.fixed(t.scores.layersB, 1),
-                                       NumberText.fixed(t.scores.layersSavedPercent, 2, signed: true)])
+                                       NumberText.fixed(t.scores.layersSavedPercent, 2, signed: true),
+                                       NumberText.fixed(t.scores.pathA, 2), NumberText.fixed(t.scores.pathB, 2)])
                 }
                 if !rows.isEmpty {
                     let names = rows.map(\.task)

@@ -47,6 +47,8 @@ final class ComparisonTests: XCTestCase {
         XCTAssertEqual(arc.layersA, 16)          // 4 choices × 4 blocks
         XCTAssertEqual(arc.layersB, 14)          // half the documents run 3 blocks
         XCTAssertEqual(arc.layersSaved, 2)
+        XCTAssertEqual(arc.pathA, 4)             // blocks per token
+        XCTAssertEqual(arc.pathB, 3.5)
         XCTAssertEqual(arc.layersSavedPercent!, 12.5, accuracy: 1e-12)
         XCTAssertEqual(arc.timeRatio!, 0.5, accuracy: 1e-12)
         XCTAssertEqual(c.tasks[0].layerUsageB[2], LayerUsage(skip: 0.5, execute: 0.5, repeat: 0))
@@ -70,6 +72,7 @@ final class ComparisonTests: XCTestCase {
         XCTAssertEqual(row.macroDelta, -2.5, accuracy: 1e-12)
         XCTAssertEqual(row.scores.layersA, 16)
         XCTAssertEqual(row.scores.layersB, (10 * 14.0 + 4 * 16.0) / 14, accuracy: 1e-12)
+        XCTAssertEqual(row.scores.pathB, (10 * 3.5 + 4 * 4.0) / 14, accuracy: 1e-12)
     }
 
     func testMarkdownAndCSVReportsAreWrittenUnderTheModel() throws {
@@ -82,7 +85,7 @@ final class ComparisonTests: XCTestCase {
         let md = try String(contentsOf: files.markdown, encoding: .utf8)
         XCTAssertTrue(md.contains("| task | metric | n | baseline | routed | Δ (pts) | 95% CI |"), md)
         XCTAssertTrue(md.contains("| arc_easy | acc,none | 10 | 60.0 | 80.0 | +20.0 | ["), md)
-        XCTAssertTrue(md.contains("| 16.0 | 14.0 | +2.00 | +12.50 | 0.50× |"), md)
+        XCTAssertTrue(md.contains("| 16.0 | 14.0 | +2.00 | +12.50 | 4.00 | 3.50 | 0.50× |"), md)
         XCTAssertTrue(md.contains("only in baseline: gsm8k"), md)
         let csv = try String(contentsOf: files.csv, encoding: .utf8)
         let lines = csv.split(separator: "\n")

@@ -55,6 +55,8 @@ final class ReadmeReportTests: XCTestCase {
         XCTAssertTrue(block.contains("| smollm2-135m-instruct | ood | 1 | 10 | -10.0 |"), block)
         XCTAssertTrue(block.contains("### Per benchmark (ood)"), block)
         XCTAssertTrue(block.contains("| smollm2-135m-instruct | piqa | acc,none | 10 | 50.0 | 40.0 | -10.0 |"), block)
+        // Path lengths (blocks per token): half the routed documents skip block 2.
+        XCTAssertTrue(block.contains("| +12.50 | 4.00 | 3.50 |"), block)
         XCTAssertTrue(block.contains("bench run --tasks arc_easy --model smollm2-135m-instruct --limit 10 --seed 1234"), block)
         XCTAssertTrue(block.contains("bench compare baseline routed --model smollm2-135m-instruct"), block)
         XCTAssertTrue(block.contains("bench report --readme"), block)
