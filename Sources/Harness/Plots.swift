@@ -139,8 +139,10 @@ public enum Plots {
         return svg + "</svg>\n"
     }
 
-    /// Writes `<A>-vs-<B>-accuracy.svg` and one `<run>-layer-usage.svg` per run under
-    /// `<reportsDir>/<model>/`; returns the files written.
+    /// Writes `<A>-vs-<B>-accuracy.svg` and one `<A>-vs-<B>-<run>-layer-usage.svg` per run under
+    /// `<reportsDir>/<model>/`; returns the files written. The heatmaps cover the documents both
+    /// runs scored, so they are named by the comparison: comparing the baseline with another run
+    /// must not overwrite its heatmap from this one.
     @discardableResult
     public static func write(_ comparison: Comparison, reportsDir: URL) throws(RunError) -> [URL] {
         let folder = reportsDir.appendingPathComponent(comparison.model, isDirectory: true)
@@ -149,7 +151,7 @@ public enum Plots {
         try FileOperations.writeAtomically(Data(accuracySVG(comparison).utf8), to: accuracy)
         var files = [accuracy]
         for (run, keyPath) in [(comparison.runA, \TaskComparison.layerUsageA), (comparison.runB, \TaskComparison.layerUsageB)] {
-            let url = folder.appendingPathComponent("\(run)-layer-usage.svg")
+            let url = folder.appendingPathComponent("\(comparison.runA)-vs-\(comparison.runB)-\(run)-layer-usage.svg")
             let columns = comparison.tasks.map { LayerUsageColumn(task: $0.task, usage: $0[keyPath: keyPath]) }
             try FileOperations.writeAtomically(Data(layerUsageSVG(title: "\(comparison.model) · \(run): layer usage",
                                                                   columns: columns).utf8), to: url)

@@ -70,7 +70,8 @@ final class PlotsTests: XCTestCase {
         let reports = try makeTemporaryFolder(self)
         let files = try Plots.write(c, reportsDir: reports)
         XCTAssertEqual(files.map(\.lastPathComponent),
-                       ["baseline-vs-routed-accuracy.svg", "baseline-layer-usage.svg", "routed-layer-usage.svg"])
+                       ["baseline-vs-routed-accuracy.svg", "baseline-vs-routed-baseline-layer-usage.svg",
+                        "baseline-vs-routed-routed-layer-usage.svg"])
         for f in files { _ = try parse(try String(contentsOf: f, encoding: .utf8)) }
     }
 }
