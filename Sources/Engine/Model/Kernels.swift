@@ -43,46 +43,92 @@ enum Kernels {
 
 extension Kernels {
     /// One query attending over `count` cached positions: scores, softmax, weighted sum of values.
-    /// Dot products use 8-lane SIMD partial sums reduced in a fixed order.
+    /// Each dot product accumulates 16-lane SIMD partial sums over the dimension and reduces them
+    /// with `sum()`; each output lane accumulates over positions in increasing order. Four keys
+    /// (and four 16-lane output slices) are in flight at once for instruction-level parallelism;
+    /// that changes no operation's operands or order, so results are the same bit for bit as one
+    /// key (one slice) at a time.
     static func attendOneHead(query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
                               stride: Int, count: Int, dimension hd: Int, scale: Float,
                               scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
         let lanes = hd / 16 * 16
+        @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+            UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+        }
+        @inline(__always) func tail(_ k: UnsafePointer<Float>, _ s: Float) -> Float {
+            var s = s
+            var j = lanes
+            while j < hd { s += query[j] * k[j]; j += 1 }
+            return s
+        }
         var m = -Float.infinity
-        for t in 0..<count {
+        var t = 0
+        while t + 4 <= count {
+            let k0 = keys + t * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride
+            var a0 = SIMD16<Float>(repeating: 0), a1 = a0, a2 = a0, a3 = a0
+            var j = 0
+            while j < lanes {
+                let q = load(query + j)
+                a0 = a0.addingProduct(q, load(k0 + j))
+                a1 = a1.addingProduct(q, load(k1 + j))
+                a2 = a2.addingProduct(q, load(k2 + j))
+                a3 = a3.addingProduct(q, load(k3 + j))
+                j += 16
+            }
+            let s0 = tail(k0, a0.sum()) * scale, s1 = tail(k1, a1.sum()) * scale
+            let s2 = tail(k2, a2.sum()) * scale, s3 = tail(k3, a3.sum()) * scale
+            scores[t] = s0; scores[t + 1] = s1; scores[t + 2] = s2; scores[t + 3] = s3
+            m = max(m, s0); m = max(m, s1); m = max(m, s2); m = max(m, s3)
+            t += 4
+        }
+        while t < count {
             let k = keys + t * stride
             var acc = SIMD16<Float>(repeating: 0)
             var j = 0
             while j < lanes {
-                acc = acc.addingProduct(UnsafeRawPointer(query + j).loadUnaligned(as: SIMD16<Float>.self),
-                                        UnsafeRawPointer(k + j).loadUnaligned(as: SIMD16<Float>.self))
+                acc = acc.addingProduct(load(query + j), load(k + j))
                 j += 16
             }
-            var s = acc.sum()
-            while j < hd { s += query[j] * k[j]; j += 1 }
-            s *= scale
+            let s = tail(k, acc.sum()) * scale
             scores[t] = s
             m = max(m, s)
+            t += 1
         }
         var total: Float = 0
         VectorExp.expInPlace(scores, count: count, adding: -m)
         for t in 0..<count { total += scores[t] }
         let inv = 1 / total
-        out.update(repeating: 0, count: hd)
+        for t in 0..<count { scores[t] *= inv }
         var j = 0
+        while j + 64 <= lanes {
+            // Four 16-lane slices of the output, each accumulated over all positions in registers.
+            var o0 = SIMD16<Float>(repeating: 0), o1 = o0, o2 = o0, o3 = o0
+            for t in 0..<count {
+                let w = SIMD16<Float>(repeating: scores[t])
+                let v = values + t * stride + j
+                o0 = o0.addingProduct(w, load(v))
+                o1 = o1.addingProduct(w, load(v + 16))
+                o2 = o2.addingProduct(w, load(v + 32))
+                o3 = o3.addingProduct(w, load(v + 48))
+            }
+            let p = UnsafeMutableRawPointer(out + j)
+            p.storeBytes(of: o0, as: SIMD16<Float>.self)
+            p.storeBytes(of: o1, toByteOffset: 64, as: SIMD16<Float>.self)
+            p.storeBytes(of: o2, toByteOffset: 128, as: SIMD16<Float>.self)
+            p.storeBytes(of: o3, toByteOffset: 192, as: SIMD16<Float>.self)
+            j += 64
+        }
         while j < lanes {
-            // One 16-lane slice of the output, accumulated over all positions in registers.
             var o = SIMD16<Float>(repeating: 0)
             for t in 0..<count {
-                o = o.addingProduct(SIMD16<Float>(repeating: scores[t] * inv),
-                                    UnsafeRawPointer(values + t * stride + j).loadUnaligned(as: SIMD16<Float>.self))
+                o = o.addingProduct(SIMD16<Float>(repeating: scores[t]), load(values + t * stride + j))
             }
             UnsafeMutableRawPointer(out + j).storeBytes(of: o, as: SIMD16<Float>.self)
             j += 16
         }
         while j < hd {
             var o: Float = 0
-            for t in 0..<count { o += scores[t] * inv * values[t * stride + j] }
+            for t in 0..<count { o += scores[t] * values[t * stride + j] }
             out[j] = o
             j += 1
         }

@@ -1,0 +1,83 @@
+@testable import Engine
+import Foundation
+import XCTest
+
+/// The decode attention kernel keeps four keys and four output slices in flight; it must equal,
+/// bit for bit, the plain one-key-at-a-time computation it replaced (the numbers of every stored
+/// run depend on it), for every count and head size, tails included.
+final class AttentionKernelTests: XCTestCase {
+    /// The straightforward kernel: per key a 16-lane partial sum reduced with `sum()`, then the
+    /// scalar tail; softmax; per output lane an accumulation over positions in order.
+    private func reference(query: [Float], keys: [Float], values: [Float], stride: Int, count: Int, hd: Int,
+                           scale: Float) -> [Float] {
+        let lanes = hd / 16 * 16
+        var scores = [Float](repeating: 0, count: count)
+        var m = -Float.infinity
+        for t in 0..<count {
+            var acc = SIMD16<Float>(repeating: 0)
+            var j = 0
+            while j < lanes {
+                acc = acc.addingProduct(SIMD16(query[j..<j + 16]), SIMD16(keys[t * stride + j..<t * stride + j + 16]))
+                j += 16
+            }
+            var s = acc.sum()
+            while j < hd { s += query[j] * keys[t * stride + j]; j += 1 }
+            s *= scale
+            scores[t] = s
+            m = max(m, s)
+        }
+        scores.withUnsafeMutableBufferPointer { VectorExp.expInPlace($0.baseAddress!, count: count, adding: -m) }
+        var total: Float = 0
+        for t in 0..<count { total += scores[t] }
+        let inv = 1 / total
+        var out = [Float](repeating: 0, count: hd)
+        var j = 0
+        while j < lanes {
+            var o = SIMD16<Float>(repeating: 0)
+            for t in 0..<count {
+                o = o.addingProduct(SIMD16<Float>(repeating: scores[t] * inv),
+                                    SIMD16(values[t * stride + j..<t * stride + j + 16]))
+            }
+            for l in 0..<16 { out[j + l] = o[l] }
+            j += 16
+        }
+        while j < hd {
+            var o: Float = 0
+            for t in 0..<count { o += scores[t] * inv * values[t * stride + j] }
+            out[j] = o
+            j += 1
+        }
+        return out
+    }
+
+    func testEqualsTheOneKeyAtATimeKernelBitForBit() {
+        var state: UInt64 = 11
+        func random() -> Float { // a 64-bit LCG (Knuth's MMIX constants) is plenty for test inputs
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int(state >> 33) % 20_001 - 10_000) / 3_000
+        }
+        for hd in [64, 128, 80, 48, 24, 7] {
+            let stride = hd * 3 + 5 // keys of one head inside wider cache rows, as in grouped attention
+            for count in [1, 2, 3, 4, 5, 7, 8, 9, 31, 257] {
+                let query = (0..<hd).map { _ in random() }
+                let keys = (0..<count * stride).map { _ in random() }
+                let values = (0..<count * stride).map { _ in random() }
+                let scale = 1 / Float(hd).squareRoot()
+                let expected = reference(query: query, keys: keys, values: values, stride: stride, count: count,
+                                         hd: hd, scale: scale)
+                var scores = [Float](repeating: .nan, count: count)
+                var out = [Float](repeating: .nan, count: hd)
+                query.withUnsafeBufferPointer { q in
+                    keys.withUnsafeBufferPointer { k in
+                        values.withUnsafeBufferPointer { v in
+                            Kernels.attendOneHead(query: q.baseAddress!, keys: k.baseAddress!, values: v.baseAddress!,
+                                                  stride: stride, count: count, dimension: hd, scale: scale,
+                                                  scores: &scores, out: &out)
+                        }
+                    }
+                }
+                XCTAssertEqual(out.map(\.bitPattern), expected.map(\.bitPattern), "hd \(hd), count \(count)")
+            }
+        }
+    }
+}
