@@ -120,6 +120,12 @@ public struct SupervisionGenerator {
         return out
     }
 
+    /// How many planned examples `output` already holds (a resumed run skips them).
+    public func alreadySearched(output: URL) throws -> Int {
+        let keys = Set(try Self.readRecords(output).map { "\($0.task)/\($0.id)" })
+        return try plan().filter { keys.contains("\($0.task)/\($0.benchmark.documents[$0.index].id)") }.count
+    }
+
     /// Searches every planned example not yet in `output`, appending records as they finish.
     /// Returns all records (old and new) in plan order.
     public func run(output: URL, progress: ((Int, Int, SupervisionRecord) -> Void)? = nil) throws -> [SupervisionRecord] {

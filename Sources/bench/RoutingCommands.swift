@@ -29,12 +29,16 @@ struct MCTS: ParsableCommand {
         let t0 = ProgressReporter.monotonicSeconds()
         var computed = 0, reused = 0, seen = 0
         let planned = sources.reduce(0) { $0 + $1.count }
-        var reporter = ProgressReporter(label: "mcts", total: planned)
-        let records = try generator.run(output: URL(fileURLWithPath: output)) { done, total, r in
+        let outputURL = URL(fileURLWithPath: output)
+        // Examples found in the output are skipped; counting them up front keeps the rate and ETA
+        // about the searches of this run.
+        var reporter = ProgressReporter(label: "mcts", total: planned,
+                                        alreadyDone: try generator.alreadySearched(output: outputURL))
+        let records = try generator.run(output: outputURL) { _, _, r in
             seen += 1
             computed += r.blocksComputed
             reused += r.blocksReused
-            reporter.advance(by: done - reporter.done)
+            reporter.advance(by: 1)
         }
         reporter.finish()
         let allKept = records.filter(\.kept)

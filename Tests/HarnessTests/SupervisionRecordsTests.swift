@@ -1,5 +1,8 @@
+import Benchmarks
+import Engine
 import Foundation
 import Harness
+import Routing
 import XCTest
 
 /// MCTS records share the run records' JSON-lines reader: torn last lines are not records,
@@ -37,5 +40,49 @@ final class SupervisionRecordsTests: XCTestCase {
 
     func testMissingFileHasNoRecords() throws {
         XCTAssertEqual(try SupervisionGenerator.readRecords(URL(fileURLWithPath: "/nonexistent/mcts.jsonl")).count, 0)
+    }
+}
+
+/// `bench mcts`'s generator on the real default model: a larger mix extends a finished run
+/// (the first records stay, the plan's new examples are searched) and gives exactly the records
+/// a single run of the larger mix gives.
+final class SupervisionGeneratorRealModelTests: XCTestCase {
+    private static let modelFile = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf")
+
+    func testAGrownMixResumesToTheRecordsOfOneRun() throws {
+        guard FileManager.default.fileExists(atPath: Self.modelFile.path) else {
+            return XCTFail("default model missing at \(Self.modelFile.path): run scripts/setup.sh")
+        }
+        let model = try TransformerModel(path: Self.modelFile.path, name: "smollm2-135m-instruct", threads: 2)
+        var config = MCTSConfig()
+        config.simulations = 3
+        func generator(_ count: Int) -> SupervisionGenerator {
+            SupervisionGenerator(model: model, tasksDirectory: repositoryTasks,
+                                 sources: [SupervisionSource(task: "arc_easy", count: count)],
+                                 config: config, seed: 5, chatTemplate: ChatMLTemplate.smolLM2)
+        }
+        func strip(_ records: [SupervisionRecord]) -> [SupervisionRecord] {
+            records.map { var r = $0; r.seconds = 0; return r }
+        }
+        let folder = try makeTemporaryFolder(self)
+        let grown = folder.appendingPathComponent("grown.jsonl"), once = folder.appendingPathComponent("once.jsonl")
+
+        XCTAssertEqual(try generator(2).alreadySearched(output: grown), 0)
+        let first = try generator(2).run(output: grown)
+        XCTAssertEqual(first.count, 2)
+        XCTAssertEqual(try generator(3).alreadySearched(output: grown), 2)
+        var searched = 0
+        let resumed = try generator(3).run(output: grown) { _, _, _ in searched += 1 }
+        XCTAssertEqual(searched, 1, "only the new example is searched")
+        XCTAssertEqual(strip(Array(resumed.prefix(2))), strip(first))
+        XCTAssertEqual(strip(try SupervisionGenerator.readRecords(grown)), strip(resumed))
+
+        let single = try generator(3).run(output: once)
+        XCTAssertEqual(strip(single), strip(resumed))
+        for r in single where r.kept {
+            XCTAssertEqual(r.labels?.count, 30, "one label per block")
+        }
     }
 }
