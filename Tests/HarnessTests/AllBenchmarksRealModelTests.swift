@@ -9,17 +9,9 @@ import XCTest
 /// Generation is capped at 24 new tokens here to keep CI fast (GSM8K/AIME/SQuAD answers are cut,
 /// which is fine for an end-to-end check, not for scores).
 final class AllBenchmarksRealModelTests: XCTestCase {
-    private static let repoRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     func testEveryBenchmarkOfBothSuitesRunsEndToEnd() throws {
-        let modelFile = Self.repoRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-        guard FileManager.default.fileExists(atPath: modelFile) else {
-            XCTFail("default model missing at \(modelFile): run scripts/setup.sh")
-            return
-        }
-        let model = try TransformerModel(path: modelFile, name: "smollm2-135m-instruct", threads: 2)
-        let tasks = Self.repoRoot.appendingPathComponent("tasks")
+        let model = try loadDefaultModel()
+        let tasks = repositoryTasks
         let options = BenchmarkOptions(chatTemplate: ChatMLTemplate.smolLM2, maxGenerationTokens: 24)
         let names = BenchmarkRegistry.names(in: .all)
         XCTAssertEqual(names.count, 15)

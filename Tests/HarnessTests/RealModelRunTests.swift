@@ -7,16 +7,8 @@ import XCTest
 /// The runner on the real default model (run scripts/setup.sh first): an interrupted and resumed
 /// run must give bit-identical records to an uninterrupted one.
 final class RealModelRunTests: XCTestCase {
-    private static let modelFile = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf")
-
     func testInterruptedRunResumesToTheSameRecordsOnTheRealModel() throws {
-        guard FileManager.default.fileExists(atPath: Self.modelFile.path) else {
-            XCTFail("default model missing at \(Self.modelFile.path): run scripts/setup.sh")
-            return
-        }
-        let model = try TransformerModel(path: Self.modelFile.path, name: "smollm2-135m-instruct", threads: 2)
+        let model = try loadDefaultModel()
         let benchmark = try BenchmarkRegistry.load("arc_easy", from: repositoryTasks)
         let settings = RunSettings(modelName: "smollm2-135m-instruct", modelSHA256: "test", benchVersion: "test",
                                    limit: 4, seed: 1234, batchSize: 2)

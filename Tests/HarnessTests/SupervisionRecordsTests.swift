@@ -47,15 +47,8 @@ final class SupervisionRecordsTests: XCTestCase {
 /// (the first records stay, the plan's new examples are searched) and gives exactly the records
 /// a single run of the larger mix gives.
 final class SupervisionGeneratorRealModelTests: XCTestCase {
-    private static let modelFile = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf")
-
     func testAGrownMixResumesToTheRecordsOfOneRun() throws {
-        guard FileManager.default.fileExists(atPath: Self.modelFile.path) else {
-            return XCTFail("default model missing at \(Self.modelFile.path): run scripts/setup.sh")
-        }
-        let model = try TransformerModel(path: Self.modelFile.path, name: "smollm2-135m-instruct", threads: 2)
+        let model = try loadDefaultModel()
         var config = MCTSConfig()
         config.simulations = 3
         func generator(_ count: Int) -> SupervisionGenerator {

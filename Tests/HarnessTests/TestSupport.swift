@@ -13,10 +13,27 @@ func makeTemporaryFolder(_ test: XCTestCase, file: StaticString = #filePath, lin
     return url
 }
 
-/// The repository's `tasks/` folder.
-let repositoryTasks = URL(fileURLWithPath: #filePath)
+/// The repository's root folder.
+let repositoryRoot = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("tasks", isDirectory: true)
+
+/// The repository's `tasks/` folder.
+let repositoryTasks = repositoryRoot.appendingPathComponent("tasks", isDirectory: true)
+
+/// The default model is missing: the tests that need it fail (they are not skipped).
+struct DefaultModelMissing: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// The default model as `scripts/setup.sh` installs it, on 2 threads; throws (failing the test)
+/// when it is not installed.
+func loadDefaultModel() throws -> TransformerModel {
+    let file = repositoryRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+    guard FileManager.default.fileExists(atPath: file) else {
+        throw DefaultModelMissing(description: "default model missing at \(file): run scripts/setup.sh")
+    }
+    return try TransformerModel(path: file, name: "smollm2-135m-instruct", threads: 2)
+}
 
 /// A configuration for store tests.
 func sampleConfiguration(task: String = "toy", run: String = "baseline", model: String = "tiny",
