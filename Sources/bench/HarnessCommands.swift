@@ -39,6 +39,9 @@ struct Run: ParsableCommand {
         }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if path != nil && name == nil { throw ValidationError("--path needs --name (the run's folder name)") }
+        if name != nil && path == nil && config == .baseline {
+            throw ValidationError("--name names the routed or --path run; the --config baseline run is always 'baseline'")
+        }
         if let maxGenTokens, maxGenTokens < 1 { throw ValidationError("--max-gen-tokens must be at least 1") }
         if let routerBlend {
             do { _ = try RouterBlend(parsing: routerBlend) } catch { throw ValidationError(error.localizedDescription) }

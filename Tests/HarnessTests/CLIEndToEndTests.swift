@@ -327,7 +327,8 @@ final class CLIEndToEndTests: XCTestCase {
                                  (["--config", "both", "--router-blend", "0.2", "--name", "k"], "--router-blend needs --config routed"),
                                  (["--config", "routed", "--router-blend", "1.5", "--name", "k"], "1.5 is not in [0, 1]"),
                                  (["--config", "routed", "--router-blend", "halt:0.2", "--name", "k"], "unknown class 'halt'"),
-                                 (["--config", "routed", "--router-blend", "execute:x", "--name", "k"], "expected ALPHA or CLASS:ALPHA")] {
+                                 (["--config", "routed", "--router-blend", "execute:x", "--name", "k"], "expected ALPHA or CLASS:ALPHA"),
+                                 (["--config", "baseline", "--name", "k"], "--config baseline run is always 'baseline'")] {
             let r = try CLIProcess.run(base + extra, in: work)
             assertRefused(r, status: 64, [message])
         }
