@@ -120,28 +120,24 @@ public struct SupervisionGenerator {
         return out
     }
 
-    /// How many planned examples `output` already holds (a resumed run skips them).
-    public func alreadySearched(output: URL) throws -> Int {
-        let keys = Set(try Self.readRecords(output).map { "\($0.task)/\($0.id)" })
-        return try plan().filter { keys.contains("\($0.task)/\($0.benchmark.documents[$0.index].id)") }.count
-    }
-
     /// Searches every planned example not yet in `output`, appending records as they finish.
-    /// Returns all records (old and new) in plan order.
-    public func run(output: URL, progress: ((Int, Int, SupervisionRecord) -> Void)? = nil) throws -> [SupervisionRecord] {
+    /// Returns all records (old and new) in plan order. `started` learns, before any search, how
+    /// many planned examples `output` already holds and how many are planned; `progress` gets each
+    /// new record.
+    public func run(output: URL, started: ((_ alreadySearched: Int, _ planned: Int) -> Void)? = nil,
+                    progress: ((SupervisionRecord) -> Void)? = nil) throws -> [SupervisionRecord] {
         let planned = try plan()
-        var done = try Self.readRecords(output)
+        func key(_ item: (task: String, benchmark: LoadedBenchmark, index: Int)) -> String {
+            "\(item.task)/\(item.benchmark.documents[item.index].id)"
+        }
         var byKey: [String: SupervisionRecord] = [:]
-        for r in done { byKey["\(r.task)/\(r.id)"] = r }
+        for r in try Self.readRecords(output) { byKey["\(r.task)/\(r.id)"] = r }
+        started?(planned.filter { byKey[key($0)] != nil }.count, planned.count)
         let writer = try JSONLinesAppender(url: output)
-        var finished = 0
         for item in planned {
             let doc = item.benchmark.documents[item.index]
-            let key = "\(item.task)/\(doc.id)"
-            if byKey[key] != nil {
-                finished += 1
-                continue
-            }
+            let itemKey = key(item)
+            if byKey[itemKey] != nil { continue }
             let start = ProgressReporter.monotonicSeconds()
             let benchmark = item.benchmark, index = item.index
             let model = self.model
@@ -175,7 +171,7 @@ public struct SupervisionGenerator {
                 throw SupervisionError.invalidMix(reason: "\(item.task) mixes generation and scoring; not a path-search task")
             }
             let search = MCTSSearch(layerCount: model.layerCount, config: config)
-            let outcome = try search.run(scorer: scorer, seed: SplitMix64.derive(seed, "mcts/\(key)"))
+            let outcome = try search.run(scorer: scorer, seed: SplitMix64.derive(seed, "mcts/\(itemKey)"))
             let record = SupervisionRecord(
                 task: item.task, id: doc.id, prompt: prompt, promptTokens: promptTokens,
                 defaultCorrect: outcome.defaultCorrect, kept: outcome.kept, improved: outcome.improved,
@@ -184,12 +180,10 @@ public struct SupervisionGenerator {
                 blocksComputed: session?.blockApplicationsComputed ?? 0, blocksReused: session?.blockApplicationsReused ?? 0,
                 seconds: ProgressReporter.monotonicSeconds() - start)
             try writer.append(record)
-            byKey[key] = record
-            done.append(record)
-            finished += 1
-            progress?(finished, planned.count, record)
+            byKey[itemKey] = record
+            progress?(record)
         }
-        return planned.compactMap { byKey["\($0.task)/\($0.benchmark.documents[$0.index].id)"] }
+        return planned.compactMap { byKey[key($0)] }
     }
 
     /// Records already in `url` (a torn last line from an interrupted run is ignored), parsed

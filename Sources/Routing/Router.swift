@@ -139,7 +139,7 @@ public struct Router: Sendable, Equatable {
             while w + 4 <= windowCount {
                 let l = Router.forward4(parameters: p, width: width, bottleneck: bottleneck,
                                         inputs: pooled.baseAddress! + w * width)
-                for u in 0..<4 { sum += l[u] }
+                sum += l.0; sum += l.1; sum += l.2; sum += l.3
                 w += 4
             }
             while w < windowCount {
@@ -212,7 +212,7 @@ public struct Router: Sendable, Equatable {
 
     /// `forward` of four consecutive windows (`inputs`, `4 × width`), sharing each weight row's loads.
     static func forward4(parameters p: UnsafeBufferPointer<Float>, width: Int, bottleneck: Int,
-                         inputs x: UnsafePointer<Float>) -> [SIMD3<Float>] {
+                         inputs x: UnsafePointer<Float>) -> (SIMD3<Float>, SIMD3<Float>, SIMD3<Float>, SIMD3<Float>) {
         let base = p.baseAddress!
         let b1 = base + bottleneck * width
         let w2 = b1 + bottleneck
@@ -228,7 +228,9 @@ public struct Router: Sendable, Equatable {
                 l2[u] += w2[2 * bottleneck + j] * a
             }
         }
-        return (0..<4).map { SIMD3(b2[0] + l0[$0], b2[1] + l1[$0], b2[2] + l2[$0]) }
+        // A tuple, not an array: no allocation per four windows.
+        func window(_ u: Int) -> SIMD3<Float> { SIMD3(b2[0] + l0[u], b2[1] + l1[u], b2[2] + l2[u]) }
+        return (window(0), window(1), window(2), window(3))
     }
 
     /// `dot(a_u, b_u, n)` for u = 0…3, each with `dot`'s operations in `dot`'s order. Callers
@@ -259,6 +261,7 @@ public struct Router: Sendable, Equatable {
         return s
     }
 
+    /// Dot product in a fixed order: 16 lane accumulators, lanes summed 0…15, then the tail.
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = SIMD16<Float>()

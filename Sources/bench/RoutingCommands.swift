@@ -28,19 +28,18 @@ struct MCTS: ParsableCommand {
                                              config: config, seed: seed, chatTemplate: chat.template)
         let t0 = ProgressReporter.monotonicSeconds()
         var computed = 0, reused = 0, seen = 0
-        let planned = sources.reduce(0) { $0 + $1.count }
-        let outputURL = URL(fileURLWithPath: output)
-        // Examples found in the output are skipped; counting them up front keeps the rate and ETA
-        // about the searches of this run.
-        var reporter = ProgressReporter(label: "mcts", total: planned,
-                                        alreadyDone: try generator.alreadySearched(output: outputURL))
-        let records = try generator.run(output: outputURL) { _, _, r in
+        // Examples found in the output are skipped; the reporter counts them up front so that the
+        // rate and ETA are about the searches of this run.
+        var reporter: ProgressReporter?
+        let records = try generator.run(output: URL(fileURLWithPath: output), started: { already, planned in
+            reporter = ProgressReporter(label: "mcts", total: planned, alreadyDone: already)
+        }, progress: { r in
             seen += 1
             computed += r.blocksComputed
             reused += r.blocksReused
-            reporter.advance(by: 1)
-        }
-        reporter.finish()
+            reporter?.advance(by: 1)
+        })
+        reporter?.finish()
         let allKept = records.filter(\.kept)
         struct Summary: Encodable {
             let output: String; let examples: Int; let kept: Int; let improved: Int; let default_correct: Int

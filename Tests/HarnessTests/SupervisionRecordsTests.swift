@@ -62,12 +62,13 @@ final class SupervisionGeneratorRealModelTests: XCTestCase {
         let folder = try makeTemporaryFolder(self)
         let grown = folder.appendingPathComponent("grown.jsonl"), once = folder.appendingPathComponent("once.jsonl")
 
-        XCTAssertEqual(try generator(2).alreadySearched(output: grown), 0)
-        let first = try generator(2).run(output: grown)
+        var already: [Int] = []
+        let first = try generator(2).run(output: grown, started: { done, _ in already.append(done) })
         XCTAssertEqual(first.count, 2)
-        XCTAssertEqual(try generator(3).alreadySearched(output: grown), 2)
         var searched = 0
-        let resumed = try generator(3).run(output: grown) { _, _, _ in searched += 1 }
+        let resumed = try generator(3).run(output: grown, started: { done, _ in already.append(done) },
+                                           progress: { _ in searched += 1 })
+        XCTAssertEqual(already, [0, 2], "examples already in the output, told before searching")
         XCTAssertEqual(searched, 1, "only the new example is searched")
         XCTAssertEqual(strip(Array(resumed.prefix(2))), strip(first))
         XCTAssertEqual(strip(try SupervisionGenerator.readRecords(grown)), strip(resumed))
