@@ -14,6 +14,9 @@ public struct PerfBenchmark {
         public var threads: Int
         public var prompt_tokens: Int
         public var gen_tokens: Int
+        /// Sequences decoded together (each prefilled with the same prompt); decode tokens/s
+        /// counts the tokens of all of them.
+        public var batch: Int
         public var path_length: Int
         public var prefill_tokens_per_second_best: Double
         public var prefill_tokens_per_second_median: Double
@@ -24,7 +27,11 @@ public struct PerfBenchmark {
     /// The benchmark text (the same as llama.cpp's speed script uses).
     public static let text = String(repeating: "The quick brown fox jumps over the lazy dog while the scientist measures the boiling point of water. ", count: 64)
 
-    public func run(promptTokens: Int, generateTokens: Int, repetitions: Int, policy: LayerPolicy) throws -> Result {
+    /// Prefill speed of one sequence of `promptTokens`, then decode speed of `batch` such sequences
+    /// stepped together (greedy generation's batched decode) for `generateTokens` steps.
+    public func run(promptTokens: Int, generateTokens: Int, repetitions: Int, policy: LayerPolicy,
+                    batch: Int = 1) throws -> Result {
+        precondition(batch >= 1, "batch must be at least 1")
         let all = model.encode(Self.text)
         var toks = all
         while toks.count < promptTokens { toks += all }
@@ -34,22 +41,27 @@ public struct PerfBenchmark {
         var prefill: [Double] = [], decode: [Double] = []
         var usedPath = 0
         for _ in 0..<repetitions {
-            let seq = model.makeSequence(capacity: promptTokens + generateTokens, path: path)
-            let x = model.workspace.buffer(10, promptTokens * d)
-            let out = model.workspace.buffer(11, vocab)
+            let sequences = (0..<batch).map { _ in model.makeSequence(capacity: promptTokens + generateTokens, path: path) }
+            let x = model.workspace.buffer(10, max(promptTokens, batch) * d)
+            let out = model.workspace.buffer(11, batch * vocab)
             var t = DispatchTime.now().uptimeNanoseconds
-            usedPath = model.forward(toks[...], sequence: seq, decider: decider, x: x).count
+            usedPath = model.forward(toks[...], sequence: sequences[0], decider: decider, x: x).count
             model.logits(x + (promptTokens - 1) * d, rows: 1, into: out)
             prefill.append(Double(promptTokens) / (Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9))
+            // The other sequences' prefills are not timed.
+            for s in sequences.dropFirst() {
+                model.forward(toks[...], sequence: s, decider: decider, x: x)
+            }
             t = DispatchTime.now().uptimeNanoseconds
             for i in 0..<generateTokens {
-                model.decodeStep([toks[i % toks.count]], sequences: [seq], x: x)
-                model.logits(x, rows: 1, into: out)
+                let next = (0..<batch).map { toks[(i + $0) % toks.count] }
+                model.decodeStep(next, sequences: sequences, x: x)
+                model.logits(x, rows: batch, into: out)
             }
-            decode.append(Double(generateTokens) / (Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9))
+            decode.append(Double(batch * generateTokens) / (Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9))
         }
         func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
-        return Result(model: model.name, threads: model.threads, prompt_tokens: promptTokens, gen_tokens: generateTokens,
+        return Result(model: model.name, threads: model.threads, prompt_tokens: promptTokens, gen_tokens: generateTokens, batch: batch,
                       path_length: usedPath,
                       prefill_tokens_per_second_best: prefill.max()!, prefill_tokens_per_second_median: median(prefill),
                       decode_tokens_per_second_best: decode.max()!, decode_tokens_per_second_median: median(decode))

@@ -82,10 +82,11 @@ struct Perf: ParsableCommand {
     @Option(name: .long, help: "Tokens to generate for the decode measurement.") var genTokens: Int = 128
     @Option(name: .long, help: "Repetitions (the median is reported).") var repetitions: Int = 3
     @Option(help: "Layer path: comma-separated block indices.") var path: String?
+    @Option(help: "Sequences decoded together (tokens/s counts all of them).") var batch: Int = 1
 
     func validate() throws {
-        guard promptTokens >= 1, genTokens >= 1, repetitions >= 1 else {
-            throw ValidationError("--prompt-tokens, --gen-tokens and --repetitions must be at least 1")
+        guard promptTokens >= 1, genTokens >= 1, repetitions >= 1, batch >= 1 else {
+            throw ValidationError("--prompt-tokens, --gen-tokens, --repetitions and --batch must be at least 1")
         }
     }
 
@@ -93,7 +94,7 @@ struct Perf: ParsableCommand {
         let model = try modelOptions.load()
         let policy = try parsePath(path, layerCount: model.layerCount)
         let result = try PerfBenchmark(model: model).run(promptTokens: promptTokens, generateTokens: genTokens,
-                                                        repetitions: repetitions, policy: policy)
+                                                        repetitions: repetitions, policy: policy, batch: batch)
         try printJSON(result)
     }
 }

@@ -2,9 +2,10 @@
 import Foundation
 import XCTest
 
-/// The decode attention kernel keeps four keys and four output slices in flight; it must equal,
-/// bit for bit, the plain one-key-at-a-time computation it replaced (the numbers of every stored
-/// run depend on it), for every count and head size, tails included.
+/// The decode attention kernel keeps four keys and four output slices in flight, and scores whole
+/// blocks of 16 positions from the cache's blocked key layout; it must equal, bit for bit, the
+/// plain one-key-at-a-time computation it replaced (the numbers of every stored run depend on it),
+/// for every count and head size, tails included.
 final class AttentionKernelTests: XCTestCase {
     /// The straightforward kernel: per key a 16-lane partial sum reduced with `sum()`, then the
     /// scalar tail; softmax; per output lane an accumulation over positions in order.
@@ -58,25 +59,39 @@ final class AttentionKernelTests: XCTestCase {
         }
         for hd in [64, 128, 80, 48, 24, 7] {
             let stride = hd * 3 + 5 // keys of one head inside wider cache rows, as in grouped attention
-            for count in [1, 2, 3, 4, 5, 7, 8, 9, 31, 257] {
+            for count in [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 257] {
                 let query = (0..<hd).map { _ in random() }
                 let keys = (0..<count * stride).map { _ in random() }
                 let values = (0..<count * stride).map { _ in random() }
                 let scale = 1 / Float(hd).squareRoot()
                 let expected = reference(query: query, keys: keys, values: values, stride: stride, count: count,
                                          hd: hd, scale: scale)
-                var scores = [Float](repeating: .nan, count: count)
-                var out = [Float](repeating: .nan, count: hd)
-                query.withUnsafeBufferPointer { q in
-                    keys.withUnsafeBufferPointer { k in
-                        values.withUnsafeBufferPointer { v in
-                            Kernels.attendOneHead(query: q.baseAddress!, keys: k.baseAddress!, values: v.baseAddress!,
-                                                  stride: stride, count: count, dimension: hd, scale: scale,
-                                                  scores: &scores, out: &out)
+                // The same keys in the cache's blocked layout, this head's components at an offset
+                // inside wider blocks (as a grouped head's are); positions past `count` are NaN, so
+                // reading one would show.
+                let n = KVCache.positionsPerBlock, blockStride = stride * n, offset = 2 * n
+                var blocked = [Float](repeating: .nan, count: ((count + n - 1) / n) * blockStride + offset)
+                for t in 0..<count {
+                    for c in 0..<hd { blocked[(t / n) * blockStride + offset + c * n + t % n] = keys[t * stride + c] }
+                }
+                for useBlocks in [false, true] {
+                    var scores = [Float](repeating: .nan, count: count)
+                    var out = [Float](repeating: .nan, count: hd)
+                    query.withUnsafeBufferPointer { q in
+                        keys.withUnsafeBufferPointer { k in
+                            values.withUnsafeBufferPointer { v in
+                                blocked.withUnsafeBufferPointer { b in
+                                    Kernels.attendOneHead(query: q.baseAddress!, keys: k.baseAddress!, values: v.baseAddress!,
+                                                          stride: stride, keyBlocks: useBlocks ? b.baseAddress! + offset : nil,
+                                                          blockStride: blockStride, count: count, dimension: hd,
+                                                          scale: scale, scores: &scores, out: &out)
+                                }
+                            }
                         }
                     }
+                    XCTAssertEqual(out.map(\.bitPattern), expected.map(\.bitPattern),
+                                   "hd \(hd), count \(count), blocked keys \(useBlocks)")
                 }
-                XCTAssertEqual(out.map(\.bitPattern), expected.map(\.bitPattern), "hd \(hd), count \(count)")
             }
         }
     }

@@ -1,28 +1,57 @@
+/// One path position's cache: keys and values row-major (`position × kvWidth`, what prefill's
+/// sgemm reads), and the keys again in blocks of `KVCache.positionsPerBlock` positions, each key
+/// component holding the block's positions contiguously (what decode attention reads: one head's
+/// scores for a block are then vector operations over positions, with no horizontal sums).
+struct KVSlot {
+    let keys: UnsafeMutablePointer<Float>
+    let values: UnsafeMutablePointer<Float>
+    /// Block b starts at `b * kvWidth * positionsPerBlock`; component c of position
+    /// `b * positionsPerBlock + i` is at `c * positionsPerBlock + i` within it.
+    let keyBlocks: UnsafeMutablePointer<Float>
+
+    /// Stores the key and value of `position` (`kvWidth` floats each) in every layout.
+    @inline(__always)
+    func store(position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>, kvWidth kv: Int) {
+        (keys + position * kv).update(from: key, count: kv)
+        (values + position * kv).update(from: value, count: kv)
+        let n = KVCache.positionsPerBlock
+        let block = keyBlocks + (position / n) * kv * n + position % n
+        for c in 0..<kv { block[c * n] = key[c] }
+    }
+}
+
 /// Keys and values of one sequence, one slot per *position in the layer path* (a repeated block
 /// has two slots), each holding `capacity` tokens of `kvWidth` floats.
 final class KVCache {
+    /// Positions per block of the blocked key layout: one 16-lane vector.
+    static let positionsPerBlock = 16
     let capacity: Int
     let kvWidth: Int
-    private(set) var keys: [UnsafeMutablePointer<Float>] = []
-    private(set) var values: [UnsafeMutablePointer<Float>] = []
+    private var slots: [KVSlot] = []
 
     init(capacity: Int, kvWidth: Int) {
         self.capacity = capacity
         self.kvWidth = kvWidth
     }
 
-    /// The (keys, values) buffers of path position `slot`, allocated on first use.
-    func slot(_ slot: Int) -> (keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {
-        while keys.count <= slot {
-            keys.append(.allocate(capacity: capacity * kvWidth))
-            values.append(.allocate(capacity: capacity * kvWidth))
+    /// The buffers of path position `slot`, allocated on first use.
+    func slot(_ slot: Int) -> KVSlot {
+        while slots.count <= slot {
+            let n = Self.positionsPerBlock
+            let blocks = (capacity + n - 1) / n
+            slots.append(KVSlot(keys: .allocate(capacity: capacity * kvWidth),
+                                values: .allocate(capacity: capacity * kvWidth),
+                                keyBlocks: .allocate(capacity: blocks * n * kvWidth)))
         }
-        return (keys[slot], values[slot])
+        return slots[slot]
     }
 
     deinit {
-        for p in keys { p.deallocate() }
-        for p in values { p.deallocate() }
+        for s in slots {
+            s.keys.deallocate()
+            s.values.deallocate()
+            s.keyBlocks.deallocate()
+        }
     }
 }
 

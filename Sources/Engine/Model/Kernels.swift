@@ -48,8 +48,16 @@ extension Kernels {
     /// (and four 16-lane output slices) are in flight at once for instruction-level parallelism;
     /// that changes no operation's operands or order, so results are the same bit for bit as one
     /// key (one slice) at a time.
+    ///
+    /// With `keyBlocks` (the same keys in `KVCache`'s blocked layout: this head's component c of
+    /// position 16b + i at `keyBlocks + b * blockStride + 16c + i`) and a head size that is a
+    /// multiple of 16, whole blocks of 16 positions are scored with position as the vector lane:
+    /// lane i accumulates component l, l + 16, … of position i exactly as lane l of that position's
+    /// partial sum does above, and the 16 partial sums are then added in lane order from -0, as
+    /// `sum()` adds them. So the scores are the same bit for bit, without a horizontal sum per key.
     static func attendOneHead(query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-                              stride: Int, count: Int, dimension hd: Int, scale: Float,
+                              stride: Int, keyBlocks: UnsafePointer<Float>? = nil, blockStride: Int = 0,
+                              count: Int, dimension hd: Int, scale: Float,
                               scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
         let lanes = hd / 16 * 16
         @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
@@ -63,6 +71,25 @@ extension Kernels {
         }
         var m = -Float.infinity
         var t = 0
+        if let keyBlocks, hd % 16 == 0 {
+            while t + 16 <= count {
+                let block = keyBlocks + (t / 16) * blockStride
+                var sum = SIMD16<Float>(repeating: -0.0)
+                for l in 0..<16 {
+                    var a = SIMD16<Float>(repeating: 0)
+                    var c = l
+                    while c < hd {
+                        a = a.addingProduct(SIMD16(repeating: query[c]), load(block + 16 * c))
+                        c += 16
+                    }
+                    sum += a
+                }
+                let s = sum * scale
+                UnsafeMutableRawPointer(scores + t).storeBytes(of: s, as: SIMD16<Float>.self)
+                for i in 0..<16 { m = max(m, s[i]) }
+                t += 16
+            }
+        }
         while t + 4 <= count {
             let k0 = keys + t * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride
             var a0 = SIMD16<Float>(repeating: 0), a1 = a0, a2 = a0, a3 = a0

@@ -56,8 +56,13 @@ public final class PathSearchSession {
         for slot in 0..<reused {
             let cp = checkpoints[Array(path.blocks[0...slot])]!
             let cache = seq.cache.slot(slot)
-            cp.keys.withUnsafeBufferPointer { cache.keys.update(from: $0.baseAddress!, count: t * kv) }
-            cp.values.withUnsafeBufferPointer { cache.values.update(from: $0.baseAddress!, count: t * kv) }
+            cp.keys.withUnsafeBufferPointer { k in
+                cp.values.withUnsafeBufferPointer { v in
+                    for p in 0..<t {
+                        cache.store(position: p, key: k.baseAddress! + p * kv, value: v.baseAddress! + p * kv, kvWidth: kv)
+                    }
+                }
+            }
         }
         if reused > 0 {
             checkpoints[Array(path.blocks[0..<reused])]!.hidden.withUnsafeBufferPointer {

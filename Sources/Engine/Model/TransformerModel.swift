@@ -173,8 +173,7 @@ public final class TransformerModel {
                 let position = rows[t].position
                 rope.apply(q + t * qw, heads: c.headCount, position: position)
                 rope.apply(k + t * kv, heads: c.kvHeadCount, position: position)
-                (caches[t].keys + position * kv).update(from: k + t * kv, count: kv)
-                (caches[t].values + position * kv).update(from: v + t * kv, count: kv)
+                caches[t].store(position: position, key: k + t * kv, value: v + t * kv, kvWidth: kv)
             }
         }
         attention(q: q, out: att, rows: rows, slots: slots)
@@ -236,17 +235,20 @@ public final class TransformerModel {
         }
         let longest = rows.map { $0.position + 1 }.max() ?? 1
         let scratch = (0..<team.size).map { workspace.buffer(12 + $0, longest) }
+        let caches = rows.indices.map { rows[$0].sequence.cache.slot(slots[$0]) }
+        // (row, head) pairs are shared out evenly: with 9 heads, splitting heads alone leaves one
+        // thread 5 of them and the other 4 for every row of a batch.
         team.run { i in
             let scores = scratch[i]
-            for (r, row) in rows.enumerated() {
-                let cache = row.sequence.cache.slot(slots[r])
-                let count = row.position + 1
-                for head in share(i, of: c.headCount, granule: 1) {
-                    let g = head / group
-                    Kernels.attendOneHead(query: q + r * qw + head * hd, keys: cache.keys + g * hd,
-                                          values: cache.values + g * hd, stride: kv, count: count, dimension: hd,
-                                          scale: scale, scores: scores, out: out + r * qw + head * hd)
-                }
+            for item in share(i, of: rows.count * c.headCount, granule: 1) {
+                let r = item / c.headCount, head = item % c.headCount
+                let cache = caches[r]
+                let g = head / group
+                Kernels.attendOneHead(query: q + r * qw + head * hd, keys: cache.keys + g * hd,
+                                      values: cache.values + g * hd, stride: kv,
+                                      keyBlocks: cache.keyBlocks + g * hd * KVCache.positionsPerBlock,
+                                      blockStride: kv * KVCache.positionsPerBlock, count: rows[r].position + 1,
+                                      dimension: hd, scale: scale, scores: scores, out: out + r * qw + head * hd)
             }
         }
     }

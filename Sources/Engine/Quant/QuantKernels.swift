@@ -709,49 +709,83 @@ private func multiplyScaledRows<D: ScaledBlock>(_: D.Type, _ m: QuantizedMatrix,
             }
         }
         if batch == 1 {
-            // The decode hot path: the same operations as below with n = 1, kept in registers.
-            for r in rows {
-                var p = m.data + r * rowBytes
-                var acc = SIMD16<Float>.zero
-                var offset: Float = 0
-                for k in 0..<blocks {
-                    let (d, mo, low, high) = D.decode(p)
-                    p += D.bytesPerBlock
-                    let raw = UnsafeRawPointer(x + 32 * k)
-                    var t = low * loadFloats(raw, 0)
-                    t = t.addingProduct(high, loadFloats(raw, 64))
-                    acc = acc.addingProduct(t, d)
-                    if D.hasOffset { offset = offset.addingProduct(mo, xsum[k]) }
-                }
-                y[r] = acc.sum() + offset
-            }
+            // The decode hot path of a single sequence.
+            for r in rows { y[r] = scaledRowDot(D.self, row: m.data + r * rowBytes, blocks: blocks, x: x, xsum: xsum) }
             return
         }
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: min(batch, vectorsPerPass)) { accumulators in
-            let acc = accumulators.baseAddress!
-            for r in rows {
-                let rowStart = m.data + r * rowBytes
-                var first = 0
-                while first < batch {
-                    let n = min(vectorsPerPass, batch - first)
-                    for j in 0..<n { acc[j] = .zero }
-                    var offsets = SIMD16<Float>.zero
-                    var p = rowStart
-                    for k in 0..<blocks {
-                        let (d, mo, low, high) = D.decode(p)
-                        p += D.bytesPerBlock
-                        for j in 0..<n {
-                            let raw = UnsafeRawPointer(x + (first + j) * columns + 32 * k)
-                            var t = low * loadFloats(raw, 0)
-                            t = t.addingProduct(high, loadFloats(raw, 64))
-                            acc[j] = acc[j].addingProduct(t, d)
-                            if D.hasOffset { offsets[j] = offsets[j].addingProduct(mo, xsum[(first + j) * blocks + k]) }
-                        }
-                    }
-                    for j in 0..<n { y[(first + j) * m.rows + r] = acc[j].sum() + offsets[j] }
-                    first += n
-                }
+        // Vectors in tiles of four, accumulators in registers; a tail of one to three vectors
+        // goes one at a time. Every (row, vector) sees `scaledRowDot`'s operations in the same
+        // order, so tiling changes speed, never a bit of any result.
+        for r in rows {
+            let row = m.data + r * rowBytes
+            var first = 0
+            while batch - first >= 4 {
+                let v = scaledRowTile4(D.self, row: row, blocks: blocks, x: x + first * columns, columns: columns,
+                                       xsum: xsum + first * blocks)
+                for j in 0..<4 { y[(first + j) * m.rows + r] = v[j] }
+                first += 4
+            }
+            while first < batch {
+                y[first * m.rows + r] = scaledRowDot(D.self, row: row, blocks: blocks, x: x + first * columns,
+                                                     xsum: xsum + first * blocks)
+                first += 1
             }
         }
     }
 }
+
+/// One row of a factored-format matrix times one vector, in the canonical order of operations.
+@inline(__always)
+private func scaledRowDot<D: ScaledBlock>(_: D.Type, row: UnsafeRawPointer, blocks: Int, x: UnsafePointer<Float>,
+                                          xsum: UnsafePointer<Float>) -> Float {
+    var p = row
+    var acc = SIMD16<Float>.zero
+    var offset: Float = 0
+    for k in 0..<blocks {
+        let (d, mo, low, high) = D.decode(p)
+        p += D.bytesPerBlock
+        let raw = UnsafeRawPointer(x + 32 * k)
+        var t = low * loadFloats(raw, 0)
+        t = t.addingProduct(high, loadFloats(raw, 64))
+        acc = acc.addingProduct(t, d)
+        if D.hasOffset { offset = offset.addingProduct(mo, xsum[k]) }
+    }
+    return acc.sum() + offset
+}
+
+/// One row times four vectors (`columns` apart; their block sums `blocks` apart): each block is
+/// decoded once for the four, and each vector gets exactly `scaledRowDot`'s operations.
+@inline(__always)
+private func scaledRowTile4<D: ScaledBlock>(_: D.Type, row: UnsafeRawPointer, blocks: Int, x: UnsafePointer<Float>,
+                                            columns: Int, xsum: UnsafePointer<Float>) -> SIMD4<Float> {
+    var p = row
+    var a0 = SIMD16<Float>.zero, a1 = SIMD16<Float>.zero, a2 = SIMD16<Float>.zero, a3 = SIMD16<Float>.zero
+    var o0: Float = 0, o1: Float = 0, o2: Float = 0, o3: Float = 0
+    let x0 = UnsafeRawPointer(x), x1 = UnsafeRawPointer(x + columns)
+    let x2 = UnsafeRawPointer(x + 2 * columns), x3 = UnsafeRawPointer(x + 3 * columns)
+    for k in 0..<blocks {
+        let (d, mo, low, high) = D.decode(p)
+        p += D.bytesPerBlock
+        let off = 128 * k   // bytes: 32 floats per block
+        var t0 = low * loadFloats(x0, off)
+        var t1 = low * loadFloats(x1, off)
+        var t2 = low * loadFloats(x2, off)
+        var t3 = low * loadFloats(x3, off)
+        t0 = t0.addingProduct(high, loadFloats(x0, off + 64))
+        t1 = t1.addingProduct(high, loadFloats(x1, off + 64))
+        t2 = t2.addingProduct(high, loadFloats(x2, off + 64))
+        t3 = t3.addingProduct(high, loadFloats(x3, off + 64))
+        a0 = a0.addingProduct(t0, d)
+        a1 = a1.addingProduct(t1, d)
+        a2 = a2.addingProduct(t2, d)
+        a3 = a3.addingProduct(t3, d)
+        if D.hasOffset {
+            o0 = o0.addingProduct(mo, xsum[k])
+            o1 = o1.addingProduct(mo, xsum[blocks + k])
+            o2 = o2.addingProduct(mo, xsum[2 * blocks + k])
+            o3 = o3.addingProduct(mo, xsum[3 * blocks + k])
+        }
+    }
+    return SIMD4(a0.sum() + o0, a1.sum() + o1, a2.sum() + o2, a3.sum() + o3)
+}
+
