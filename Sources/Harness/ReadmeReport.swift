@@ -219,9 +219,25 @@ public enum ReadmeReport {
     }
 
     /// The `bench run` command for `tasks` of `suite`, with the options the stored configurations
-    /// share (limit, few-shot as requested, seed, router file).
+    /// share (few-shot as requested, seed, router file). A task's limit is the largest of its
+    /// configurations' (the documents both runs scored); tasks whose limits differ get one
+    /// command each per limit, on separate lines, so that every command reproduces its rows.
     static func command(model: String, suite: SuiteDefinition, tasks: [String], configurations: [RunConfiguration],
                         resultsArgument: String) -> String {
+        func limit(of task: String) -> Int? { configurations.filter { $0.task == task }.compactMap(\.limit).max() }
+        var groups: [(limit: Int?, tasks: [String])] = []
+        for task in tasks {
+            let l = limit(of: task)
+            if let g = groups.firstIndex(where: { $0.limit == l }) { groups[g].tasks.append(task) } else { groups.append((l, [task])) }
+        }
+        return groups.map { group in
+            command(model: model, suite: suite, tasks: group.tasks, limit: group.limit,
+                    configurations: configurations.filter { group.tasks.contains($0.task) }, resultsArgument: resultsArgument)
+        }.joined(separator: "\n")
+    }
+
+    private static func command(model: String, suite: SuiteDefinition, tasks: [String], limit: Int?,
+                                configurations: [RunConfiguration], resultsArgument: String) -> String {
         var cmd = "bench run"
         cmd += Set(tasks) == Set(suite.tasks) ? " --suite \(suite.name)" : " --tasks \(tasks.joined(separator: ","))"
         cmd += " --model \(shellQuote(model))"
@@ -229,7 +245,7 @@ public enum ReadmeReport {
             let values = Set(configurations.map(f))
             return values.count == 1 ? values.first : nil
         }
-        if let limit = configurations.compactMap(\.limit).max() { cmd += " --limit \(limit)" }
+        if let limit { cmd += " --limit \(limit)" }
         if let fewshot = common(\.fewshotRequested), let k = fewshot { cmd += " --fewshot \(k)" }
         if let seed = common(\.seed) { cmd += " --seed \(seed)" }
         if let router = configurations.compactMap(\.routerFile).first { cmd += " --router \(shellQuote(router))" }

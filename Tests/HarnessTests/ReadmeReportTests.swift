@@ -71,6 +71,34 @@ final class ReadmeReportTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: readme.path)[.modificationDate] as? Date, modified)
     }
 
+    /// A routed run limited on one task and complete on another (as while a suite is still
+    /// running): each reproduce command carries its own tasks' limit, never one limit for all.
+    func testReproduceCommandsGroupTasksByLimit() throws {
+        let root = try makeTemporaryFolder(self)
+        let store = ResultsStore(root: root)
+        for (task, run, limit) in [("piqa", "baseline", nil), ("piqa", "routed", 10), ("truthfulqa_mc1", "baseline", nil),
+                                   ("truthfulqa_mc1", "routed", nil), ("gpqa_diamond", "baseline", nil),
+                                   ("gpqa_diamond", "routed", 10)] as [(String, String, Int?)] {
+            var config = sampleConfiguration(task: task, run: run, model: "smollm2-135m-instruct", limit: limit)
+            config.fewshotRequested = nil
+            let records = (0..<10).map { sampleRecord(index: $0, correct: $0 < 5, path: [0, 1, 2, 3]) }
+            let log = try store.openTask(configuration: config)
+            for r in records { try log.append(r) }
+            log.close()
+            try store.writeSummary(sampleSummary(config, records))
+        }
+        let readme = try makeTemporaryFolder(self).appendingPathComponent("README.md")
+        try Data(readmeText.utf8).write(to: readme)
+        XCTAssertTrue(try ReadmeReport.update(readme: readme, resultsDir: root, options: options()))
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        let commands = text.split(separator: "\n").filter { $0.hasPrefix("bench run") }.map(String.init)
+        XCTAssertTrue(commands.contains("bench run --tasks truthfulqa_mc1 --model smollm2-135m-instruct --seed 1234"), "\(commands)")
+        XCTAssertTrue(commands.contains("bench run --tasks piqa,gpqa_diamond --model smollm2-135m-instruct --limit 10 --seed 1234")
+                      || commands.contains("bench run --tasks gpqa_diamond,piqa --model smollm2-135m-instruct --limit 10 --seed 1234"),
+                      "\(commands)")
+        XCTAssertFalse(commands.contains { $0.contains("truthfulqa_mc1") && $0.contains("--limit") }, "\(commands)")
+    }
+
     func testMissingMarkersLeaveTheFileAlone() throws {
         let results = try makeResults()
         let folder = try makeTemporaryFolder(self)
