@@ -228,7 +228,11 @@ public enum ReadmeReport {
         var groups: [(limit: Int?, tasks: [String])] = []
         for task in tasks {
             let l = limit(of: task)
-            if let g = groups.firstIndex(where: { $0.limit == l }) { groups[g].tasks.append(task) } else { groups.append((l, [task])) }
+            if let g = groups.firstIndex(where: { $0.limit == l }) {
+                groups[g].tasks.append(task)
+            } else {
+                groups.append((l, [task]))
+            }
         }
         return groups.map { group in
             command(model: model, suite: suite, tasks: group.tasks, limit: group.limit,

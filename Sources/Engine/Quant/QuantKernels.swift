@@ -788,4 +788,3 @@ private func scaledRowTile4<D: ScaledBlock>(_: D.Type, row: UnsafeRawPointer, bl
     }
     return SIMD4(a0.sum() + o0, a1.sum() + o1, a2.sum() + o2, a3.sum() + o3)
 }
-
