@@ -171,19 +171,21 @@ public enum ReadmeReport {
         // Each run on its own, over every document it has scored: the paired tables above only
         // show documents both runs have, so a run that went further (a full baseline next to a
         // limited routed run) is reported here.
-        var own = MarkdownTable(header: ["model", "task", "metric", runA, "n \(runA)", runB, "n \(runB)"],
-                                alignments: [.left, .left, .left, .right, .right, .right, .right])
+        var own = MarkdownTable(header: ["model", "task", "metric", runA, "n \(runA)", "time \(runA)",
+                                         runB, "n \(runB)", "time \(runB)"],
+                                alignments: [.left, .left, .left] + Array(repeating: .right, count: 6))
         for (c, a, b) in comparisons {
             let suiteOrder = options.suites.flatMap(\.tasks)
             let names = Set(a.keys).union(b.keys).sorted {
                 (suiteOrder.firstIndex(of: $0) ?? Int.max, $0) < (suiteOrder.firstIndex(of: $1) ?? Int.max, $1)
             }
             func cells(_ r: TaskResults?) -> [String] {
-                guard let s = r?.summary, let m = s.metrics[s.primaryMetric] else { return ["–", "–"] }
+                guard let s = r?.summary, let m = s.metrics[s.primaryMetric] else { return ["–", "–", "–"] }
                 let score = NumberText.fixed(m.value * s.pointsScale, 1)
                 let se = m.stderr.map { " ± " + NumberText.fixed($0 * s.pointsScale, 1) } ?? ""
                 let selection = s.configuration.limit.map { "--limit \($0)" } ?? "all"
-                return [score + se, s.complete ? "\(s.n), \(selection)" : "\(s.n) of \(s.documents), \(selection)"]
+                return [score + se, s.complete ? "\(s.n), \(selection)" : "\(s.n) of \(s.documents), \(selection)",
+                        NumberText.duration(s.timing.seconds)]
             }
             for name in names {
                 let metric = (a[name] ?? b[name])!.summary.primaryMetric
@@ -193,7 +195,9 @@ public enum ReadmeReport {
         out += "\n### Each run over all the documents it has scored\n\n" + own.render() + "\n"
         out += "Score ± standard error (points); n = documents scored, and which documents the run covers: `all` of the "
             + "task or its first N (of each subject/subset for groups); \"k of m\" while a run is unfinished. Rerunning a "
-            + "run's command without `--limit` continues it to the whole task.\n"
+            + "run's command without `--limit` continues it to the whole task. Time = model time over those documents, "
+            + "the sum of their records' seconds (each batch's wall time shared among its documents), so it adds up "
+            + "across interrupted and resumed sittings; it counts time spent sharing the cores with other work, if any.\n"
 
         // Settings that the paper leaves open and our tables must state.
         out += "\n### Settings\n\n"

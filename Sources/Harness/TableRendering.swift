@@ -71,6 +71,15 @@ enum NumberText {
         return text
     }
 
+    /// A duration for reading, not for arithmetic: "45 s", "12 min", "2 h 05 min".
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "—" }
+        if seconds < 59.5 { return "\(Int(seconds.rounded())) s" }
+        let minutes = Int((seconds / 60).rounded())
+        if minutes < 60 { return "\(minutes) min" }
+        return "\(minutes / 60) h " + (minutes % 60 < 10 ? "0" : "") + "\(minutes % 60) min"
+    }
+
     /// Full precision for CSV; empty for a missing or non-finite value.
     static func exact(_ x: Double?) -> String {
         guard let x, x.isFinite else { return "" }

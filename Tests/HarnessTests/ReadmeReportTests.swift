@@ -62,7 +62,7 @@ final class ReadmeReportTests: XCTestCase {
         XCTAssertTrue(block.contains("bench report --readme"), block)
         XCTAssertFalse(block.contains("(no results yet)"))
         // Each run on its own, with its selection of documents.
-        XCTAssertTrue(block.contains("| smollm2-135m-instruct | arc_easy | acc,none | 60.0 ± 16.3 | 10, --limit 10 | 70.0 ± 15.3 | 10, --limit 10 |"), block)
+        XCTAssertTrue(block.contains("| smollm2-135m-instruct | arc_easy | acc,none | 60.0 ± 16.3 | 10, --limit 10 | 5 s | 70.0 ± 15.3 | 10, --limit 10 | 5 s |"), block)
 
         // Twice: unchanged, and not even rewritten.
         let modified = try FileManager.default.attributesOfItem(atPath: readme.path)[.modificationDate] as? Date
@@ -97,6 +97,23 @@ final class ReadmeReportTests: XCTestCase {
                       || commands.contains("bench run --tasks gpqa_diamond,piqa --model smollm2-135m-instruct --limit 10 --seed 1234"),
                       "\(commands)")
         XCTAssertFalse(commands.contains { $0.contains("truthfulqa_mc1") && $0.contains("--limit") }, "\(commands)")
+    }
+
+    /// The time columns: each run's summed record seconds, in units a reader takes in at a glance.
+    func testTimeColumnsSumTheRecordsSeconds() throws {
+        let root = try makeTemporaryFolder(self)
+        let store = ResultsStore(root: root)
+        for (run, seconds) in [("baseline", 760.0), ("routed", 300.0)] {
+            var config = sampleConfiguration(task: "piqa", run: run, model: "smollm2-135m-instruct", limit: nil)
+            config.fewshotRequested = nil
+            let records = (0..<10).map { sampleRecord(index: $0, correct: $0 < 5, path: [0, 1, 2, 3], seconds: seconds) }
+            let log = try store.openTask(configuration: config)
+            for r in records { try log.append(r) }
+            log.close()
+            try store.writeSummary(sampleSummary(config, records))
+        }
+        let block = try ReadmeReport.render(resultsDir: root, options: options())
+        XCTAssertTrue(block.contains("| 50.0 ± 16.7 | 10, all | 2 h 07 min | 50.0 ± 16.7 | 10, all | 50 min |"), block)
     }
 
     func testMissingMarkersLeaveTheFileAlone() throws {
