@@ -18,18 +18,23 @@ final class ReadmeReportTests: XCTestCase {
     Trailing text, also untouched.
     """
 
+    /// Writes one run of `task` (records, then the summary) as `bench run` leaves it.
+    private func writeRun(_ store: ResultsStore, task: String, run: String, limit: Int?, records: [ExampleRecord]) throws {
+        var config = sampleConfiguration(task: task, run: run, model: "smollm2-135m-instruct", limit: limit)
+        config.fewshotRequested = nil
+        let log = try store.openTask(configuration: config)
+        for r in records { try log.append(r) }
+        log.close()
+        try store.writeSummary(sampleSummary(config, records))
+    }
+
     private func makeResults() throws -> URL {
         let root = try makeTemporaryFolder(self)
         let store = ResultsStore(root: root)
         for (task, run, correct) in [("arc_easy", "baseline", 6), ("arc_easy", "routed", 7),
                                      ("piqa", "baseline", 5), ("piqa", "routed", 4)] {
-            var config = sampleConfiguration(task: task, run: run, model: "smollm2-135m-instruct", limit: 10)
-            config.fewshotRequested = nil
             let records = (0..<10).map { sampleRecord(index: $0, correct: $0 < correct, path: run == "routed" && $0 < 5 ? [0, 1, 3] : [0, 1, 2, 3]) }
-            let log = try store.openTask(configuration: config)
-            for r in records { try log.append(r) }
-            log.close()
-            try store.writeSummary(sampleSummary(config, records))
+            try writeRun(store, task: task, run: run, limit: 10, records: records)
         }
         return root
     }
@@ -79,13 +84,8 @@ final class ReadmeReportTests: XCTestCase {
         for (task, run, limit) in [("piqa", "baseline", nil), ("piqa", "routed", 10), ("truthfulqa_mc1", "baseline", nil),
                                    ("truthfulqa_mc1", "routed", nil), ("gpqa_diamond", "baseline", nil),
                                    ("gpqa_diamond", "routed", 10)] as [(String, String, Int?)] {
-            var config = sampleConfiguration(task: task, run: run, model: "smollm2-135m-instruct", limit: limit)
-            config.fewshotRequested = nil
             let records = (0..<10).map { sampleRecord(index: $0, correct: $0 < 5, path: [0, 1, 2, 3]) }
-            let log = try store.openTask(configuration: config)
-            for r in records { try log.append(r) }
-            log.close()
-            try store.writeSummary(sampleSummary(config, records))
+            try writeRun(store, task: task, run: run, limit: limit, records: records)
         }
         let readme = try makeTemporaryFolder(self).appendingPathComponent("README.md")
         try Data(readmeText.utf8).write(to: readme)
@@ -104,13 +104,8 @@ final class ReadmeReportTests: XCTestCase {
         let root = try makeTemporaryFolder(self)
         let store = ResultsStore(root: root)
         for (run, seconds) in [("baseline", 760.0), ("routed", 300.0)] {
-            var config = sampleConfiguration(task: "piqa", run: run, model: "smollm2-135m-instruct", limit: nil)
-            config.fewshotRequested = nil
             let records = (0..<10).map { sampleRecord(index: $0, correct: $0 < 5, path: [0, 1, 2, 3], seconds: seconds) }
-            let log = try store.openTask(configuration: config)
-            for r in records { try log.append(r) }
-            log.close()
-            try store.writeSummary(sampleSummary(config, records))
+            try writeRun(store, task: "piqa", run: run, limit: nil, records: records)
         }
         let block = try ReadmeReport.render(resultsDir: root, options: options())
         XCTAssertTrue(block.contains("| 50.0 ± 16.7 | 10, all | 2 h 07 min | 50.0 ± 16.7 | 10, all | 50 min |"), block)
