@@ -46,25 +46,33 @@ let package = Package(
         .systemLibrary(name: "CCSV", providers: [.apt(["libcsv-dev"])]),
 
         // MARK: - Modules, one job each
-        .target(name: "Engine", dependencies: ["CBLAS", "CJSONC"], swiftSettings: engineSettings),
-        .target(name: "Benchmarks", dependencies: ["Engine", "CJSONC", "CCSV"], swiftSettings: engineSettings),
-        .target(name: "Routing", dependencies: ["Engine", "CBLAS"], swiftSettings: engineSettings),
-        .target(name: "Harness", dependencies: ["Engine", "Benchmarks", "Routing", "CCSV", "CJSONC"], swiftSettings: engineSettings),
+        // Seeded RNGs, SHA-256, canonical JSON, the clock: the small utilities every module shares.
+        .target(name: "Support", swiftSettings: engineSettings),
+        .target(name: "Engine", dependencies: ["CBLAS", "Support"], swiftSettings: engineSettings),
+        .target(name: "Benchmarks", dependencies: ["Engine", "Support", "CJSONC", "CCSV"], swiftSettings: engineSettings),
+        .target(name: "Routing", dependencies: ["Engine", "Support", "CBLAS"], swiftSettings: engineSettings),
+        // Runs: executing benchmarks, durable records, resume, summaries, statistics, progress.
+        .target(name: "Runs", dependencies: ["Engine", "Benchmarks", "Routing", "Support"], swiftSettings: engineSettings),
+        // Reports: comparisons and their renderers (Markdown, CSV, SVG, README).
+        .target(name: "Reports", dependencies: ["Runs", "Benchmarks", "Support", "CCSV"], swiftSettings: engineSettings),
+        // Supervision: MCTS path search over training data, router training data.
+        .target(name: "Supervision", dependencies: ["Runs", "Engine", "Benchmarks", "Routing", "Support"], swiftSettings: engineSettings),
 
         // MARK: - Command-line interface
         .executableTarget(
             name: "bench",
             dependencies: [
-                "Engine", "Benchmarks", "Routing", "Harness",
+                "Engine", "Benchmarks", "Routing", "Runs", "Reports", "Supervision", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // MARK: - Tests
-        .testTarget(name: "EngineTests", dependencies: ["Engine"], exclude: ["Fixtures"]),
-        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Engine"]),
-        .testTarget(name: "RoutingTests", dependencies: ["Routing", "Engine"]),
+        .testTarget(name: "SupportTests", dependencies: ["Support"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Support"], exclude: ["Fixtures"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Engine", "Support"]),
+        .testTarget(name: "RoutingTests", dependencies: ["Routing", "Engine", "Support"]),
         // "bench": the end-to-end tests (CLIEndToEndTests) run the real executable, so `swift test` must build it.
-        .testTarget(name: "HarnessTests", dependencies: ["Harness", "Benchmarks", "Engine", "Routing", "bench"]),
+        .testTarget(name: "HarnessTests", dependencies: ["Runs", "Reports", "Supervision", "Benchmarks", "Engine", "Routing", "Support", "bench"]),
     ]
 )

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Makes the reference fixtures for Tests/EngineTests/QuantTests.swift.
 
-Run with the project venv (gguf + numpy):
-    /work/venv/bin/python scripts/make_quant_fixtures.py [--model models/SmolLM2-135M-Instruct.Q4_1.gguf]
+Run with a python3 that has the `gguf` and `numpy` packages (e.g. a venv: pip install gguf numpy):
+    python3 scripts/make_quant_fixtures.py [--model models/SmolLM2-135M-Instruct.Q4_1.gguf]
 
 Writes Tests/EngineTests/Fixtures/quant/:
   * dequant.json  - for each supported ggml type a few random blocks (raw bytes, sane f16 scale

@@ -2,8 +2,9 @@
 """Writes a tiny random Qwen2-architecture GGUF with K-quants (and every other weight type the engine
 supports) plus a float64 reference of its log-likelihoods, for Tests/EngineTests/TinyQwen2Tests.swift.
 
-usage: /work/venv/bin/python scripts/make_tiny_qwen2.py [OUT_DIR]
-       (default OUT_DIR: Tests/EngineTests/Fixtures/tiny-qwen2 beside this script's repo)
+usage: python3 scripts/make_tiny_qwen2.py [OUT_DIR]
+       (default OUT_DIR: Tests/EngineTests/Fixtures/tiny-qwen2 beside this script's repo;
+       python3 needs the `gguf` and `numpy` packages, e.g. in a venv: pip install gguf numpy)
 
 The model: architecture qwen2, 2 blocks, d=256, 4 query heads / 2 KV heads (head dim 64), FFN 512,
 context 256, rope base 1e6 (NEOX layout), RMS eps 1e-6, f32 Q/K/V biases, separate output.weight.
@@ -16,7 +17,7 @@ text the token ids are therefore the byte values.
 Weights: random, seeded (deterministic). K-quant blocks are built from raw random bytes with the f16
 super-block scales (d, dmin) overwritten by small values; the legacy quants, BF16 and F16 go through
 gguf-py's quantisers. The reference is an independent float64 numpy forward (same algorithm as
-/work/shared/tools/np_reference.py) over the weights read back from the written file and
+scripts/np_reference.py) over the weights read back from the written file and
 dequantised by gguf.quants.dequantize.
 """
 import json
@@ -198,7 +199,7 @@ def write_model() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------------------
-# float64 reference (the algorithm of /work/shared/tools/np_reference.py, reading the file back)
+# float64 reference (the algorithm of scripts/np_reference.py, reading the file back)
 # ---------------------------------------------------------------------------------------------
 class Reference:
     def __init__(self, path: str):

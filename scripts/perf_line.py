@@ -1,4 +1,4 @@
-"""Formats `bench perf` JSON (stdin) like llamacpp_speed.py's one-line summary."""
+"""Formats `bench perf` JSON (stdin) like scripts/llamacpp_speed.py's one-line summary."""
 import json, sys
 d = json.load(sys.stdin)
 pre, dec = d["prefill_tokens_per_second_best"], d["decode_tokens_per_second_best"]

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Support
 
 /// An AGIEval English item, rendered as lm-eval's `hails/agieval-*` copies hold it.
 public struct AGIEvalDocument: BenchmarkDocument {

@@ -83,7 +83,7 @@ public struct ARCBenchmark: Benchmark {
             fewshotSource: "train split, random (seed 1234)",
             dataSource: "tasks/arc/\(set.fileName(.evaluation)) (allenai/ai2_arc test, CC BY-SA 4.0)",
             promptFormat: "lm-eval \(set.registryName) v1.0: Question: {q}\\nAnswer: + \" {choice text}\"",
-            generation: nil, subtasks: [], protectsQuestionText: false)
+            generation: nil, subtasks: [], protectsQuestionText: false, searchableTrainingSplit: true)
     }
 
     public func loadDocuments(from tasksDirectory: URL, split: DocumentSplit) throws -> DocumentSet<ARCDocument> {
@@ -150,7 +150,8 @@ public struct ARCLetterBenchmark: Benchmark {
             promptFormat: template.isChat
                 ? "Dr.LLM answer_letter_long via the \(template.name) chat template, strict letter regex"
                 : "Dr.LLM answer_letter_base (plain), strict letter regex",
-            generation: generation, subtasks: [], protectsQuestionText: false, usesChatTemplate: true)
+            generation: generation, subtasks: [], protectsQuestionText: false, usesChatTemplate: true,
+            searchableTrainingSplit: true)
     }
 
     public func loadDocuments(from tasksDirectory: URL, split: DocumentSplit) throws -> DocumentSet<ARCLetterDocument> {

@@ -86,12 +86,6 @@ extension AnswerChecking {
         case prm800k
     }
 
-    /// hendrycks `_strip_string` in the given variant; nil where the Python raises an exception
-    /// (callers such as `is_equiv` then fall back to comparing the raw strings).
-    public static func normalizedMathAnswer(_ text: String, variant: StripStringVariant) -> String? {
-        try? stripString(text, variant: variant)
-    }
-
     /// A Python exception escaping `_strip_string` (IndexError, AssertionError or ValueError).
     struct StripStringFailure: Error {}
 

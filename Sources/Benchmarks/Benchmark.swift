@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Support
 
 /// The suites a benchmark can belong to; `all` is the union of the other two.
 public enum BenchmarkSuite: String, CaseIterable, Sendable, Codable {
@@ -178,8 +179,14 @@ public struct BenchmarkInfo: Sendable, Hashable {
     /// True for GPQA: prompts and question text must never be printed or stored.
     public var protectsQuestionText: Bool
     /// True where prompts go through the model's chat template (the paper's letter-form ARC and
-    /// DART prompts); lm-eval's tasks are plain text whatever `--chat` says.
+    /// DART prompts); lm-eval's tasks are plain text whatever `--chat-template` says.
     public var usesChatTemplate: Bool = false
+    /// Points per unit of the headline metric: 100 for fractions, 1 where lm-eval reports the
+    /// metric on a 0–100 scale already (SQuAD v2's `exact`, `f1`, `HasAns_*`, …).
+    public var pointsScale: Double = 100
+    /// True where MCTS path search can read a training split with this benchmark's reward
+    /// (`bench mcts --mix`): ARC in both forms and DART.
+    public var searchableTrainingSplit: Bool = false
 }
 
 /// A document of some benchmark: everything a record needs besides the model's answer.

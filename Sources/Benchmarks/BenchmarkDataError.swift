@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Everything that can go wrong while loading, rendering or scoring a benchmark.
 ///

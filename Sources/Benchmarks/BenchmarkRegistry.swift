@@ -28,34 +28,79 @@ public struct BenchmarkOptions: Sendable {
     }
 }
 
+/// One benchmark of the registry: its name and how to build it. Everything else the harness
+/// needs — suites, metrics and their scale, whether MCTS can search its training split — is the
+/// benchmark's own `BenchmarkInfo`, so nothing about a benchmark is written anywhere else.
+public struct BenchmarkDescriptor: Sendable {
+    /// Registry name (lm-eval's where there is one).
+    public let name: String
+    /// Builds the benchmark for a run's options (no data is read).
+    public let make: @Sendable (BenchmarkOptions) -> any Benchmark
+
+    public init(_ name: String, make: @escaping @Sendable (BenchmarkOptions) -> any Benchmark) {
+        self.name = name
+        self.make = make
+    }
+}
+
 /// All benchmarks by name, their subtasks and the suites.
 ///
 /// Names follow lm-evaluation-harness: `arc_easy`, `arc_challenge`, `dart_1`…`dart_5`, `mmlu`
 /// (+ `mmlu_<subject>`), `gsm8k`, `aime24`, `truthfulqa_mc1`, `truthfulqa_mc2`, `squadv2`,
 /// `gpqa_diamond`, `piqa`, `agieval_en` (+ `agieval_<subset>`). The paper's letter form of ARC is
 /// registered beside the cloze form as `arc_easy_letter` / `arc_challenge_letter`, outside the suites.
+///
+/// Adding a benchmark: one source file with its `Benchmark` type, its data folder under `tasks/`,
+/// and one line in `descriptors` (see tasks/README.md).
 public enum BenchmarkRegistry {
-    /// The top-level benchmarks, in display order.
-    public static let names: [String] = [
-        "arc_easy", "arc_challenge", "arc_easy_letter", "arc_challenge_letter",
-        "dart_1", "dart_2", "dart_3", "dart_4", "dart_5",
-        "mmlu", "gsm8k", "aime24", "truthfulqa_mc1", "truthfulqa_mc2", "squadv2", "gpqa_diamond", "piqa", "agieval_en",
+    /// Every top-level benchmark, in display order (a suite runs its members in this order).
+    public static let descriptors: [BenchmarkDescriptor] = [
+        BenchmarkDescriptor("arc_easy") { _ in ARCBenchmark(set: .easy) },
+        BenchmarkDescriptor("arc_challenge") { _ in ARCBenchmark(set: .challenge) },
+        BenchmarkDescriptor("arc_easy_letter") { ARCLetterBenchmark(set: .easy, template: $0.chatTemplate) },
+        BenchmarkDescriptor("arc_challenge_letter") { ARCLetterBenchmark(set: .challenge, template: $0.chatTemplate) },
+    ] + (1...5).map { level in
+        BenchmarkDescriptor("dart_\(level)") { DARTBenchmark(level: level, template: $0.chatTemplate) }
+    } + [
+        BenchmarkDescriptor("mmlu") { _ in MMLUBenchmark() },
+        BenchmarkDescriptor("gsm8k") { GSM8KBenchmark(maxTokens: $0.maxGenerationTokens ?? 256) },
+        BenchmarkDescriptor("aime24") { AIMEBenchmark(maxTokens: $0.maxGenerationTokens ?? 32768) },
+        BenchmarkDescriptor("truthfulqa_mc1") { _ in TruthfulQABenchmark(variant: .mc1) },
+        BenchmarkDescriptor("truthfulqa_mc2") { _ in TruthfulQABenchmark(variant: .mc2) },
+        BenchmarkDescriptor("gpqa_diamond") { GPQABenchmark(shuffleSeed: $0.pythonSeed) },
+        BenchmarkDescriptor("squadv2") { SQuADv2Benchmark(maxTokens: $0.maxGenerationTokens ?? 256) },
+        BenchmarkDescriptor("piqa") { _ in PIQABenchmark() },
+        BenchmarkDescriptor("agieval_en") { _ in AGIEvalBenchmark() },
     ]
 
+    /// The members of the groups (`mmlu_<subject>`, `agieval_<subset>`), loadable on their own.
+    public static let subtaskDescriptors: [BenchmarkDescriptor] =
+        MMLUSubjects.all.map { subject in BenchmarkDescriptor("mmlu_" + subject) { _ in MMLUBenchmark(subject: subject) } }
+        + AGIEvalSubsets.english.map { subset in
+            BenchmarkDescriptor("agieval_" + subset.name) { _ in AGIEvalBenchmark(subset: subset.name) }
+        }
+
+    /// The top-level benchmarks, in display order.
+    public static var names: [String] { descriptors.map(\.name) }
+
     /// Subtask names of the groups (`mmlu_<subject>`, `agieval_<subset>`).
-    public static let subtaskNames: [String] =
-        MMLUSubjects.all.map { "mmlu_" + $0 } + AGIEvalSubsets.english.map { "agieval_" + $0.name }
+    public static var subtaskNames: [String] { subtaskDescriptors.map(\.name) }
 
     /// Every name `load` accepts.
     public static var allNames: [String] { names + subtaskNames }
 
-    /// The benchmarks of a suite, in display order.
+    /// The benchmarks of a suite, in display order, as each benchmark's `info.suites` declares.
     public static func names(in suite: BenchmarkSuite) -> [String] {
         switch suite {
-        case .indomain: return ["arc_easy", "arc_challenge", "dart_1", "dart_2", "dart_3", "dart_4", "dart_5"]
-        case .ood: return ["mmlu", "gsm8k", "aime24", "truthfulqa_mc1", "gpqa_diamond", "squadv2", "piqa", "agieval_en"]
+        case .indomain, .ood:
+            return descriptors.filter { $0.make(BenchmarkOptions()).info.suites.contains(suite) }.map(\.name)
         case .all: return names(in: .indomain) + names(in: .ood)
         }
+    }
+
+    /// The benchmarks whose training split MCTS path search can read (`info.searchableTrainingSplit`).
+    public static var searchableNames: [String] {
+        descriptors.filter { $0.make(BenchmarkOptions()).info.searchableTrainingSplit }.map(\.name)
     }
 
     /// Expands a comma-separated list of benchmark and suite names (e.g. `ood`, `arc_easy,gsm8k`)
@@ -78,37 +123,14 @@ public enum BenchmarkRegistry {
 
     /// The benchmark called `name`, configured by `options`.
     public static func benchmark(named name: String, options: BenchmarkOptions = BenchmarkOptions()) throws -> any Benchmark {
-        let template = options.chatTemplate
-        switch name {
-        case "arc_easy": return ARCBenchmark(set: .easy)
-        case "arc_challenge": return ARCBenchmark(set: .challenge)
-        case "arc_easy_letter": return ARCLetterBenchmark(set: .easy, template: template)
-        case "arc_challenge_letter": return ARCLetterBenchmark(set: .challenge, template: template)
-        case "mmlu": return MMLUBenchmark()
-        case "gsm8k": return GSM8KBenchmark(maxTokens: options.maxGenerationTokens ?? 256)
-        case "aime24": return AIMEBenchmark(maxTokens: options.maxGenerationTokens ?? 32768)
-        case "truthfulqa_mc1": return TruthfulQABenchmark(variant: .mc1)
-        case "truthfulqa_mc2": return TruthfulQABenchmark(variant: .mc2)
-        case "squadv2": return SQuADv2Benchmark(maxTokens: options.maxGenerationTokens ?? 256)
-        case "gpqa_diamond": return GPQABenchmark(shuffleSeed: options.pythonSeed)
-        case "piqa": return PIQABenchmark()
-        case "agieval_en": return AGIEvalBenchmark()
-        default:
-            if name.hasPrefix("dart_"), let level = Int(name.dropFirst(5)), (1...5).contains(level) {
-                return DARTBenchmark(level: level, template: template)
-            }
-            if name.hasPrefix("mmlu_"), MMLUSubjects.all.contains(String(name.dropFirst(5))) {
-                return MMLUBenchmark(subject: String(name.dropFirst(5)))
-            }
-            if name.hasPrefix("agieval_"), AGIEvalSubsets.english.contains(where: { $0.name == name.dropFirst(8) }) {
-                return AGIEvalBenchmark(subset: String(name.dropFirst(8)))
-            }
+        guard let descriptor = (descriptors + subtaskDescriptors).first(where: { $0.name == name }) else {
             throw BenchmarkDataError.unknownBenchmark(name: name, known: names + BenchmarkSuite.allCases.map(\.rawValue))
         }
+        return descriptor.make(options)
     }
 
     /// `bench tasks` information for `name` (no data is read).
-    public static func info(_ name: String, options: BenchmarkOptions = BenchmarkOptions(chatTemplate: ChatMLTemplate.smolLM2)) throws -> BenchmarkInfo {
+    public static func info(_ name: String, options: BenchmarkOptions = BenchmarkOptions(chatTemplate: ChatMLTemplate(defaultSystemPrompt: nil))) throws -> BenchmarkInfo {
         try benchmark(named: name, options: options).info
     }
 

@@ -1,14 +1,12 @@
 import Engine
+import Support
 
 /// The text of `bench tasks` and `bench prompt` (the CLI only prints these strings).
 public enum BenchmarkRendering {
     /// `bench tasks`: a Markdown table of every benchmark (suite, size, request type, metrics,
     /// few-shot default and source, data), followed by the subtask names of the groups.
-    public static func tasksTable(options: BenchmarkOptions = BenchmarkOptions(chatTemplate: ChatMLTemplate.smolLM2)) throws -> String {
-        var lines = [
-            "| benchmark | suite | size | request | metrics | few-shot | prompt | data |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
+    public static func tasksTable(options: BenchmarkOptions = BenchmarkOptions(chatTemplate: ChatMLTemplate(defaultSystemPrompt: nil))) throws -> String {
+        var table = MarkdownTable(header: ["benchmark", "suite", "size", "request", "metrics", "few-shot", "prompt", "data"])
         var subtaskLines: [String] = []
         for name in BenchmarkRegistry.names {
             let info = try BenchmarkRegistry.info(name, options: options)
@@ -18,14 +16,14 @@ public enum BenchmarkRendering {
                 request += " (max \(generation.maxTokens) tokens, until \(generation.until.isEmpty ? "EOS" : generation.until.map(quoted).joined(separator: " ")))"
             }
             let fewshot = info.fewshotIsFixed ? "\(info.defaultFewshot) (fixed)" : "\(info.defaultFewshot); \(info.fewshotSource)"
-            let cells = [info.name, suite, String(info.size), request, info.metrics.joined(separator: ", "), fewshot, info.promptFormat, info.dataSource]
-            lines.append("| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |")
+            table.rows.append([info.name, suite, String(info.size), request, info.metrics.joined(separator: ", "), fewshot,
+                               info.promptFormat, info.dataSource])
             if !info.subtasks.isEmpty {
                 subtaskLines.append("- \(info.name) (\(info.subtasks.count) subtasks): \(info.subtasks.joined(separator: ", "))")
             }
         }
         let suites = BenchmarkSuite.allCases.map { "- \($0.rawValue): \(BenchmarkRegistry.names(in: $0).joined(separator: ", "))" }
-        return (lines + ["", "Suites:"] + suites + ["", "Subtasks (each runnable on its own):"] + subtaskLines).joined(separator: "\n") + "\n"
+        return table.render() + (["", "Suites:"] + suites + ["", "Subtasks (each runnable on its own):"] + subtaskLines).joined(separator: "\n") + "\n"
     }
 
     /// `bench prompt TASK --index N`: the exact context and continuations (or generation settings)

@@ -17,9 +17,10 @@ public struct ChatMessage: Sendable, Hashable, Codable {
 
 /// Turns a conversation into the prompt text a model is conditioned on.
 ///
-/// The harness picks one per model: `ChatMLTemplate` for ChatML instruct models (SmolLM2,
-/// Qwen2.5), `PlainTemplate` for base models. Only the paper's in-domain prompts (ARC letter
-/// form, DART) use it; the lm-eval tasks are plain text, as the paper ran them.
+/// Each model brings its own, read from its GGUF's `tokenizer.chat_template` (`ChatTemplateFamily`):
+/// `ChatMLTemplate` for ChatML instruct models (SmolLM2, Qwen2.5), `PlainTemplate` for base models.
+/// Only the paper's in-domain prompts (ARC letter form, DART) use it; the lm-eval tasks are plain
+/// text, as the paper ran them.
 public protocol ChatTemplate: Sendable {
     /// A short name for records, e.g. `chatml` or `plain`.
     var name: String { get }
@@ -52,10 +53,11 @@ public struct ChatMLTemplate: ChatTemplate {
         self.defaultSystemPrompt = defaultSystemPrompt
     }
 
-    /// SmolLM2-Instruct's template, as stored in its GGUF `tokenizer.chat_template`.
+    /// What SmolLM2-Instruct's GGUF template renders (for tests that need no model file; runs read
+    /// the template from the model's GGUF).
     public static let smolLM2 = ChatMLTemplate(defaultSystemPrompt: "You are a helpful AI assistant named SmolLM, trained by Hugging Face")
 
-    /// Qwen2.5-Instruct's template (without tools).
+    /// What Qwen2.5-Instruct's GGUF template renders without tools (for tests, as above).
     public static let qwen25 = ChatMLTemplate(defaultSystemPrompt: "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.")
 
     public var name: String { "chatml" }
@@ -105,5 +107,59 @@ public struct ChatMLTemplate: ChatTemplate {
             rest = after
         }
         return nil
+    }
+}
+
+/// The chat-template families the harness renders, recognised from a GGUF's Jinja template the way
+/// llama.cpp does it (by the family's marker tokens, not by running Jinja); the literal default
+/// system prompt is read from the template itself.
+public enum ChatTemplateFamily: String, CaseIterable, Sendable {
+    /// `<|im_start|>role\n…<|im_end|>` (SmolLM2, Qwen2.5).
+    case chatml
+    /// No template: base models (the paper's base-model prompts).
+    case plain
+
+    /// The family of a Jinja chat template, nil when it is none we can render.
+    public static func detect(jinja template: String) -> ChatTemplateFamily? {
+        if ChatMLTemplate(jinjaTemplate: template) != nil { return .chatml }
+        return nil
+    }
+
+    /// This family's template, with the default system prompt read from `jinja` where the GGUF
+    /// has a template of this family.
+    public func template(jinja: String?) -> any ChatTemplate {
+        switch self {
+        case .chatml: return jinja.flatMap { ChatMLTemplate(jinjaTemplate: $0) } ?? ChatMLTemplate(defaultSystemPrompt: nil)
+        case .plain: return PlainTemplate()
+        }
+    }
+
+    /// The template a model's GGUF carries (`tokenizer.chat_template`), or the family given by
+    /// `override` (`--chat-template`). A template of no known family is an error naming the
+    /// families, so a model never silently gets another model's prompt format.
+    public static func template(forModel model: String, jinja: String?, override: ChatTemplateFamily?) throws(ChatTemplateError) -> any ChatTemplate {
+        if let override { return override.template(jinja: jinja) }
+        guard let jinja, !jinja.isEmpty else { throw .missing(model: model) }
+        guard let family = detect(jinja: jinja) else {
+            throw .unrecognised(model: model, excerpt: String(jinja.prefix(80)))
+        }
+        return family.template(jinja: jinja)
+    }
+}
+
+/// Why a model's chat template could not be chosen.
+public enum ChatTemplateError: LocalizedError, Equatable {
+    case missing(model: String)
+    case unrecognised(model: String, excerpt: String)
+
+    public var errorDescription: String? {
+        let families = ChatTemplateFamily.allCases.map(\.rawValue).joined(separator: ", ")
+        switch self {
+        case let .missing(model):
+            return "model '\(model)' has no tokenizer.chat_template in its GGUF: choose one with --chat-template (\(families))"
+        case let .unrecognised(model, excerpt):
+            return "the chat template of model '\(model)' is of no family bench knows (\(excerpt.debugDescription)…): "
+                + "choose one with --chat-template (\(families))"
+        }
     }
 }

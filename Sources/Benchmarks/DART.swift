@@ -83,7 +83,8 @@ public struct DARTBenchmark: Benchmark {
             promptFormat: template.isChat
                 ? "Dr.LLM answer_math via the \(template.name) chat template; MathRuler grading"
                 : "Dr.LLM answer_math_base (plain, two inline shots, ends in \\boxed{); MathRuler grading",
-            generation: generation, subtasks: [], protectsQuestionText: false, usesChatTemplate: true)
+            generation: generation, subtasks: [], protectsQuestionText: false, usesChatTemplate: true,
+            searchableTrainingSplit: true)
     }
 
     public func loadDocuments(from tasksDirectory: URL, split: DocumentSplit) throws -> DocumentSet<MATHDocument> {

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Support
 
 /// A GPQA Diamond question with its answers shuffled as lm-eval shuffles them.
 ///

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Support
 
 /// A document of a loaded benchmark, as the harness sees it (no benchmark-specific fields).
 public struct DocumentReference: Sendable, Hashable, Codable {

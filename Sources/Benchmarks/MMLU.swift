@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Support
 
 /// An MMLU question (headerless CSV: question, A, B, C, D, answer letter).
 public struct MMLUDocument: BenchmarkDocument {

@@ -47,7 +47,7 @@ public struct SQuADv2Benchmark: Benchmark {
             fewshotSource: "train split (not in tasks/, so 0-shot only)",
             dataSource: "tasks/squadv2/dev-v2.0.json (rajpurkar/SQuAD-explorer, CC BY-SA 4.0)",
             promptFormat: "lm-eval squadv2 v3: Title/Background/Question/Answer: + loglik(\" unanswerable\")",
-            generation: generation, subtasks: [], protectsQuestionText: false)
+            generation: generation, subtasks: [], protectsQuestionText: false, pointsScale: 1)
     }
 
     public func loadDocuments(from tasksDirectory: URL, split: DocumentSplit) throws -> DocumentSet<SQuADDocument> {

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// The repository's `tasks/` directory: where benchmark data lives.
 public enum TasksDirectory {

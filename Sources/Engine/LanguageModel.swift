@@ -100,30 +100,45 @@ public struct GenerationResult: Hashable, Sendable, Codable {
     }
 }
 
-/// A language model that scores and generates text along a layer policy.
-///
-/// Implemented by the native `TransformerModel` and by test doubles.
+/// Text in, log-likelihoods and greedy generations out: the seam every backend implements (the
+/// native engine, test doubles, and any model reached over HTTP). lm-eval's tokenisation rules
+/// live in `LMEvalRequestRules`, once, for the backends that tokenise.
 public protocol LanguageModel: AnyObject {
     /// A short identifier (e.g. `smollm2-135m-instruct`).
     var name: String { get }
+    /// Both kinds of request of one batch (a document may ask for both, as SQuAD v2 does), with
+    /// every block of the model applied once.
+    func evaluate(loglikelihood scoring: [LoglikelihoodRequest], generation generating: [GenerationRequest])
+        throws -> (scored: [LoglikelihoodResult], generated: [GenerationResult])
+}
+
+/// A model whose blocks run here, so a layer policy can skip, execute or repeat each of them and
+/// every block application is counted. Only the native engine (and its test doubles) is routable.
+public protocol RoutableLanguageModel: LanguageModel {
     /// Number of transformer blocks.
     var layerCount: Int { get }
     /// Scores each request; requests sharing a context share one prefill.
     func loglikelihood(_ requests: [LoglikelihoodRequest], policy: LayerPolicy) throws -> [LoglikelihoodResult]
     /// Greedy generation for each request.
     func generate(_ requests: [GenerationRequest], policy: LayerPolicy) throws -> [GenerationResult]
-    /// Both kinds of request of one batch (a document may ask for both, as SQuAD v2 does). The
-    /// answers must be those of `loglikelihood` and `generate` called separately; an
-    /// implementation may share work between requests with the same context.
+    /// Both kinds of request of one batch under `policy`. The answers must be those of
+    /// `loglikelihood` and `generate` called separately; an implementation may share work between
+    /// requests with the same context.
     func evaluate(loglikelihood scoring: [LoglikelihoodRequest], generation generating: [GenerationRequest],
                   policy: LayerPolicy) throws -> (scored: [LoglikelihoodResult], generated: [GenerationResult])
 }
 
-extension LanguageModel {
+extension RoutableLanguageModel {
     /// Scores, then generates: nothing shared.
     public func evaluate(loglikelihood scoring: [LoglikelihoodRequest], generation generating: [GenerationRequest],
                          policy: LayerPolicy) throws -> (scored: [LoglikelihoodResult], generated: [GenerationResult]) {
         (scoring.isEmpty ? [] : try loglikelihood(scoring, policy: policy),
          generating.isEmpty ? [] : try generate(generating, policy: policy))
+    }
+
+    /// Every block once.
+    public func evaluate(loglikelihood scoring: [LoglikelihoodRequest], generation generating: [GenerationRequest])
+        throws -> (scored: [LoglikelihoodResult], generated: [GenerationResult]) {
+        try evaluate(loglikelihood: scoring, generation: generating, policy: .full)
     }
 }

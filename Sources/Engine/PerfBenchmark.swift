@@ -1,7 +1,8 @@
 import Foundation
+import Support
 
 /// Prefill and decode speed of a `TransformerModel`, measured the way
-/// `shared/tools/llamacpp_speed.py` measures llama.cpp (same text, same token counts, best of N),
+/// `scripts/llamacpp_speed.py` measures llama.cpp (same text, same token counts, best of N),
 /// so the two can be put side by side.
 public struct PerfBenchmark {
     public let model: TransformerModel
@@ -42,23 +43,23 @@ public struct PerfBenchmark {
         var usedPath = 0
         for _ in 0..<repetitions {
             let sequences = (0..<batch).map { _ in model.makeSequence(capacity: promptTokens + generateTokens, path: path) }
-            let x = model.workspace.buffer(10, max(promptTokens, batch) * d)
-            let out = model.workspace.buffer(11, batch * vocab)
-            var t = DispatchTime.now().uptimeNanoseconds
+            let x = model.workspace.buffer(.hidden, max(promptTokens, batch) * d)
+            let out = model.workspace.buffer(.logits, batch * vocab)
+            var t = MonotonicClock.seconds()
             usedPath = model.forward(toks[...], sequence: sequences[0], decider: decider, x: x).count
             model.logits(x + (promptTokens - 1) * d, rows: 1, into: out)
-            prefill.append(Double(promptTokens) / (Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9))
+            prefill.append(Double(promptTokens) / (MonotonicClock.seconds() - t))
             // The other sequences' prefills are not timed.
             for s in sequences.dropFirst() {
                 model.forward(toks[...], sequence: s, decider: decider, x: x)
             }
-            t = DispatchTime.now().uptimeNanoseconds
+            t = MonotonicClock.seconds()
             for i in 0..<generateTokens {
                 let next = (0..<batch).map { toks[(i + $0) % toks.count] }
                 model.decodeStep(next, sequences: sequences, x: x)
                 model.logits(x, rows: batch, into: out)
             }
-            decode.append(Double(batch * generateTokens) / (Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9))
+            decode.append(Double(batch * generateTokens) / (MonotonicClock.seconds() - t))
         }
         func median(_ v: [Double]) -> Double { let s = v.sorted(); return s[s.count / 2] }
         return Result(model: model.name, threads: model.threads, prompt_tokens: promptTokens, gen_tokens: generateTokens, batch: batch,

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Focal loss with per-class weights (Lin et al. 2017), the router training loss (PAPER.md §3):
+/// Focal loss with per-class weights (Lin et al. 2017), the router training loss (docs/METHOD.md §3):
 /// `FL(z, y) = −α_y · (1 − p_y)^γ · log p_y` with `p = softmax(z)`.
 ///
 /// Computed in `Double` internally (three classes, so it costs nothing) and returned as `Float`.

@@ -1,5 +1,6 @@
 import Foundation
 import Engine
+import Support
 
 /// Judges a layer path on one example: does the frozen model, run along `path`, answer correctly?
 ///
@@ -17,7 +18,7 @@ public struct ClosurePathScorer: PathScorer {
     public func isCorrect(_ path: LayerPath) throws -> Bool { try body(path) }
 }
 
-/// Settings of the per-example path search (PAPER.md §2). Defaults are the paper's.
+/// Settings of the per-example path search (docs/METHOD.md §2). Defaults are the paper's.
 public struct MCTSConfig: Codable, Sendable, Equatable {
     /// Simulations per example; each expands (and evaluates) at most one new path.
     public var simulations: Int = 50
@@ -133,7 +134,7 @@ public struct MCTSOutcome: Codable, Sendable, Equatable {
     public var correctPaths: Int { evaluated.filter(\.correct).count }
 }
 
-/// Monte Carlo tree search over layer paths for one example (PAPER.md §2).
+/// Monte Carlo tree search over layer paths for one example (docs/METHOD.md §2).
 ///
 /// The root is the default path π0. An edge is one edit of its parent's path (`edits(of:)`):
 /// remove 1 or 2 consecutive path positions (skip), or insert a second copy of a block that

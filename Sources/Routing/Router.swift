@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// What a router decides for its block; the raw values are the class indices and the block's
 /// multiplicity in the path.
@@ -63,7 +64,7 @@ public struct RouterParameterLayout: Sendable, Equatable {
 }
 
 /// One block's router: Linear(width→bottleneck) → GELU(tanh) → Linear(bottleneck→3), applied to
-/// each pooled window vector; the window logits are averaged (PAPER.md §1).
+/// each pooled window vector; the window logits are averaged (docs/METHOD.md §1).
 public struct Router: Sendable, Equatable {
     /// Number of decisions (skip, execute, repeat).
     public static let classCount = 3

@@ -1,4 +1,5 @@
 import Engine
+import Support
 
 /// The shape of a router set: one router per block, all with the same MLP.
 public struct RouterHyperParameters: Codable, Sendable, Equatable {
@@ -138,6 +139,15 @@ public struct RouterSet: PathDecider, Sendable, Equatable {
 
     /// Total trainable parameters, L·(128d + 128 + 3·128 + 3) for the paper's shape.
     public var parameterCount: Int { hyperParameters.layerCount * hyperParameters.parametersPerRouter }
+
+    /// Refuses routers whose provenance names another model file than `modelSHA256` (files
+    /// without a recorded model digest are checked by shape only, in `validate(layerCount:width:)`).
+    public func checkTrained(forModel model: String, sha256 modelSHA256: String) throws(RoutingError) {
+        if let trained = provenance.modelSHA256, trained != modelSHA256 {
+            throw .trainedForAnotherModel(source: source, routersModel: provenance.modelName, routersSHA256: trained,
+                                          model: model, modelSHA256: modelSHA256)
+        }
+    }
 
     /// Checks the set against a model: same number of blocks and same hidden width.
     /// The error names `source` (the file) and both values.

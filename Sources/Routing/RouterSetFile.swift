@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// The on-disk format of a `RouterSet` (`*.routers`), version 1.
 ///
@@ -26,8 +27,6 @@ public enum RouterSetFile {
     public static let version: UInt32 = 1
     /// The `format` field of the JSON header.
     public static let formatName = "drllm-routers"
-    /// Conventional file extension.
-    public static let fileExtension = "routers"
     /// Bytes before the JSON header.
     public static let preambleBytes = 16
 
@@ -73,10 +72,8 @@ public enum RouterSetFile {
                             bottleneck: hp.bottleneck, windows: hp.windows, classes: Router.classCount,
                             parameterLayout: layoutDescription, weightsBytes: weights.count,
                             weightsCRC32: hex(crc32(weights)), bias: bias, provenance: set.provenance)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         var json: Data
-        do { json = try encoder.encode(header) } catch {
+        do { json = try CanonicalJSON.encoder(pretty: true).encode(header) } catch {
             throw .unwritableFile(path: set.source, reason: "cannot encode header: \(error)")
         }
         json.append(0x0A)

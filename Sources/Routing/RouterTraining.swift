@@ -1,7 +1,8 @@
 import CBLAS
 import Foundation
+import Support
 
-/// Settings of router training (PAPER.md §3). Defaults are the paper's.
+/// Settings of router training (docs/METHOD.md §3). Defaults are the paper's.
 public struct RouterTrainingConfig: Codable, Sendable, Equatable {
     /// Passes over the training split.
     public var epochs: Int = 25
@@ -135,7 +136,7 @@ public struct RouterTrainingResult: Sendable {
     public var history: [RouterTrainingProgress]
 }
 
-/// Trains all L routers jointly on cached, teacher-forced pooled windows (PAPER.md §3).
+/// Trains all L routers jointly on cached, teacher-forced pooled windows (docs/METHOD.md §3).
 ///
 /// - Loss: focal loss (γ = 2) with class-balanced α computed from the training split's labels
 ///   over all layers, averaged over the batch's examples and over layers.

@@ -30,6 +30,8 @@ public enum RoutingError: LocalizedError, Equatable, Sendable {
     case layerCountMismatch(source: String, routers: Int, model: Int)
     /// The router file was trained for a different hidden width than the model has.
     case widthMismatch(source: String, routers: Int, model: Int)
+    /// The router file was trained for another model (its provenance names that model's sha256).
+    case trainedForAnotherModel(source: String, routersModel: String, routersSHA256: String, model: String, modelSHA256: String)
     /// A training example is inconsistent (shape, labels, window count).
     case invalidTrainingExample(index: Int, reason: String)
     /// Training was asked to run on no examples.
@@ -61,6 +63,9 @@ public enum RoutingError: LocalizedError, Equatable, Sendable {
             return "router \(layer) in '\(source)' has \(actual) parameters, expected \(expected) for its shape"
         case let .layerCountMismatch(source, routers, model):
             return "router file '\(source)' has routers for \(routers) layers, but the model has \(model) layers; train routers for this model"
+        case let .trainedForAnotherModel(source, routersModel, routersSHA256, model, modelSHA256):
+            return "\(source) holds routers trained for model '\(routersModel)' (sha256 \(routersSHA256.prefix(12))…), "
+                + "not for '\(model)' (sha256 \(modelSHA256.prefix(12))…): give the routers of '\(model)' with --router"
         case let .widthMismatch(source, routers, model):
             return "router file '\(source)' expects hidden width \(routers), but the model's hidden width is \(model); train routers for this model"
         case let .invalidTrainingExample(index, reason):

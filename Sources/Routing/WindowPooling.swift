@@ -1,4 +1,4 @@
-/// Windowed mean pooling of a prompt's hidden states: the router's input summary (PAPER.md §1).
+/// Windowed mean pooling of a prompt's hidden states: the router's input summary (docs/METHOD.md §1).
 ///
 /// With `T` prompt tokens and at most `maxWindows` windows, `W = min(maxWindows, T)` contiguous
 /// windows of `⌊T/W⌋` tokens each are formed from the start of the prompt; the trailing remainder

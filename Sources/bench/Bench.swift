@@ -10,7 +10,7 @@ struct Bench: ParsableCommand {
         version: BenchVersion.string,
         subcommands: [
             Tokenize.self, Score.self, Generate.self, Perf.self,
-            Tasks.self, Prompt.self,
+            Models.self, Tasks.self, Prompt.self,
             Run.self, Compare.self, Report.self,
             MCTS.self, TrainRouter.self, PerfRouted.self,
         ]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Support
 
 struct Tokenize: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the token ids and pieces of a text (JSON).")
@@ -12,9 +13,11 @@ struct Tokenize: ParsableCommand {
     struct Output: Encodable { let model: String; let text: String; let ids: [Int32]; let pieces: [String] }
 
     func run() throws {
-        let model = try modelOptions.load()
-        let ids = model.tokenizer.encode(text, addSpecial: false, parseSpecial: !noSpecial)
-        try printJSON(Output(model: model.name, text: text, ids: ids, pieces: ids.map { model.tokenizer.tokenText($0) }))
+        // The tokenizer is GGUF metadata: the weights are never read.
+        let resolved = try modelOptions.resolve()
+        let tokenizer = try BPETokenizer(gguf: try GGUFFile(path: resolved.path))
+        let ids = tokenizer.encode(text, addSpecial: false, parseSpecial: !noSpecial)
+        try printJSON(Output(model: resolved.name, text: text, ids: ids, pieces: ids.map { tokenizer.tokenText($0) }))
     }
 }
 
@@ -66,12 +69,12 @@ struct Generate: ParsableCommand {
     func run() throws {
         let model = try modelOptions.load()
         let policy = try parsePath(path, layerCount: model.layerCount)
-        let t0 = Date()
+        let t0 = MonotonicClock.seconds()
         let r = try model.generate([GenerationRequest(context: prompt, until: stop, maxTokens: maxTokens)], policy: policy)[0]
         try printJSON(Output(model: model.name, prompt: prompt, text: r.text, stop_reason: r.stopReason.rawValue,
                              prompt_tokens: r.promptTokens, generated_tokens: r.generatedTokens, path: r.path.blocks,
                              block_applications: r.blockApplications, forward_passes: r.forwardPasses,
-                             seconds: Date().timeIntervalSince(t0)))
+                             seconds: MonotonicClock.seconds() - t0))
     }
 }
 

@@ -2,13 +2,13 @@ import ArgumentParser
 import Benchmarks
 import Engine
 import Foundation
-import Harness
+import Reports
+import Runs
+import Supervision
 import Routing
+import Support
 
-/// Which configurations `bench run` runs.
-enum RunConfigChoice: String, ExpressibleByArgument, CaseIterable {
-    case baseline, routed, both
-}
+extension RunConfigurations: ExpressibleByArgument {}
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,20 +16,22 @@ struct Run: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Suite: indomain, ood or all.") var suite: String?
     @Option(help: "Comma-separated benchmark names (see `bench tasks`); suites allowed too.") var tasks: String?
-    @Option(help: "baseline, routed or both (one after the other).") var config: RunConfigChoice = .both
-    @Option(help: "RouterSet file for the routed configuration.") var router: String = "routers/smollm2-135m-instruct.routers"
+    @Option(help: "baseline, routed or both (one after the other).") var config: RunConfigurations = .both
+    @Option(help: "RouterSet file for the routed configuration (default: the model's, from `bench models`).") var router: String?
     @Option(help: "A fixed layer path (comma-separated block indices) run as a third kind of configuration.") var path: String?
     @Option(help: "Run name: required for --path; for the routed run it replaces `routed` (required with --router-blend).") var name: String?
     @Option(name: .customLong("router-blend"),
-            help: "The paper's control knob: blend router probabilities with a one-hot on a class before the argmax, ALPHA or CLASS:ALPHA (default class execute: more ALPHA, fewer layers saved; ALPHA > 0.5 is the baseline). Needs --name.")
-    var routerBlend: String?
+            help: "The paper's control knob: blend router probabilities with a one-hot on a class before the argmax, ALPHA or CLASS:ALPHA (default class execute: more ALPHA, fewer layers saved; ALPHA > 0.5 is the baseline). Needs --name.",
+            transform: { text in
+                do { return try RouterBlend(parsing: text) } catch { throw ValidationError(error.localizedDescription) }
+            })
+    var routerBlend: RouterBlend?
     @Option(help: "First N documents of each task (of each subtask for groups).") var limit: Int?
     @Option(help: "Few-shot examples (where lm-eval lets the count change).") var fewshot: Int?
     @Option(help: "Few-shot sampling seed (lm-eval's fewshot_random_seed).") var seed: UInt64 = 1234
     @Option(help: "Results folder.") var results: String = "results"
     @Option(name: .customLong("max-gen-tokens"), help: "Cap on generated tokens for generative tasks (AIME's lm-eval default of 32768 exceeds the context).")
     var maxGenTokens: Int?
-    @Option(help: "Chat template for the paper's in-domain prompt forms (letter ARC, DART).") var chat: ChatTemplateChoice = .chatml
     @Flag(help: "Delete existing results of each task and start over.") var force = false
 
     func validate() throws {
@@ -43,60 +45,35 @@ struct Run: ParsableCommand {
             throw ValidationError("--name names the routed or --path run; the --config baseline run is always 'baseline'")
         }
         if let maxGenTokens, maxGenTokens < 1 { throw ValidationError("--max-gen-tokens must be at least 1") }
-        if let routerBlend {
-            do { _ = try RouterBlend(parsing: routerBlend) } catch { throw ValidationError(error.localizedDescription) }
+        if routerBlend != nil {
             if path != nil { throw ValidationError("--router-blend applies to routed runs, not to a fixed --path") }
             if config != .routed { throw ValidationError("--router-blend needs --config routed (the baseline has no routers)") }
             if name == nil { throw ValidationError("--router-blend needs --name (so its results do not mix with the plain routed run)") }
         }
+        if let path {
+            do { _ = try LayerPath.parse(path) } catch { throw ValidationError("--path: \(error.description)") }
+        }
     }
 
     func run() throws {
-        let names = try BenchmarkRegistry.resolve([suite, tasks].compactMap { $0 }.joined(separator: ","))
-        let store = ResultsStore(root: URL(fileURLWithPath: results))
-        try store.prepare()
-        let (modelName, modelPath) = try ModelLocator().resolve(modelOptions.model)
-
-        // Everything that can be refused is checked before the model loads and before any run.
-        var routers: (RouterSet, String)?
-        if path == nil && config != .baseline {
-            var set = try loadRouterSet(router, hint: "train one with `bench train-router`, or run --config baseline")
-            set.blend = try routerBlend.map { text throws(RoutingError) in try RouterBlend(parsing: text) }
-            routers = (set, try FileDigest.sha256(path: router))
-        }
-        let tasksDir = try TasksDirectory.locate()
-        let options = BenchmarkOptions(fewshot: fewshot, fewshotSeed: Int(seed), chatTemplate: chat.template,
-                                       maxGenerationTokens: maxGenTokens)
-        let benchmarks = try names.map { try BenchmarkRegistry.load($0, from: tasksDir, options: options) }
-
-        let model = try modelOptions.load()
-        var policies: [RunPolicy] = []
-        if let path {
-            guard case let .fixed(p) = try parsePath(path, layerCount: model.layerCount) else { return }
-            policies = [.fixed(p, name: name!)]
-        } else {
-            if config != .routed { policies.append(.baseline()) }
-            if let (set, sha) = routers {
-                try set.validate(layerCount: model.layerCount, width: model.configuration.width)
-                policies.append(.routed(set, sha256: sha, file: router, name: name ?? "routed"))
-            }
-        }
-        let settings = RunSettings(modelName: modelName, modelSHA256: try FileDigest.sha256(path: modelPath),
-                                   benchVersion: BenchVersion.string, limit: limit, fewshotRequested: fewshot,
-                                   seed: seed, chatTemplate: chat == .chatml, force: force,
-                                   extraSettings: maxGenTokens.map { ["max_gen_tokens": String($0)] } ?? [:])
+        let model = try modelOptions.resolve()
+        let request = RunRequest(
+            model: model, threads: modelOptions.threads,
+            tasks: try BenchmarkRegistry.resolve([suite, tasks].compactMap { $0 }.joined(separator: ",")),
+            configurations: config, routerFile: router, fixedPath: path, name: name, routerBlend: routerBlend,
+            limit: limit, fewshot: fewshot, seed: seed, maxGenerationTokens: maxGenTokens,
+            chatTemplate: try modelOptions.template(of: model), extraSettings: modelOptions.templateSettings,
+            resultsFolder: URL(fileURLWithPath: results), force: force, benchVersion: BenchVersion.string)
         let flag = InterruptFlag()
         flag.installSignalHandler()
-        let runner = SuiteRunner(model: model, store: store, settings: settings, shouldStop: { flag.isRaised })
         do {
-            let summaries = try runner.run(benchmarks, policies: policies)
-            print(ScoreTable.markdown(summaries), terminator: "")
-        } catch let error as RunError {
-            if case .interrupted = error {
-                ProgressReporter.writeToStandardError("\(error.localizedDescription)\nrerun the same command to resume.\n")
-                throw ExitCode(130)
-            }
-            throw error
+            print(ScoreTable.markdown(try RunWorkflow.run(request, shouldStop: { flag.isRaised })), terminator: "")
+        } catch let error as LayerPathError {
+            throw ValidationError("--path: \(error.description)")
+        } catch RunError.interrupted(let task, let done, let total) {
+            ProgressReporter.writeToStandardError("\(RunError.interrupted(task: task, done: done, total: total).localizedDescription)\n"
+                                                  + "rerun the same command to resume.\n")
+            throw ExitCode(130)
         }
     }
 }
@@ -104,11 +81,12 @@ struct Run: ParsableCommand {
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare two runs per task: scores, Δ with a paired-bootstrap 95% CI, layers and time; writes reports/.")
-    @Option(name: .customLong("model"), help: "Model name (the folder under results/).") var model: String = ModelLocator.defaultModel
+    @Option(name: .customLong("model"), help: "Model name (the folder under results/; default: the registry's default model).")
+    var model: String?
     @Argument(help: "First run (reference).") var runA: String = "baseline"
     @Argument(help: "Second run.") var runB: String = "routed"
     @Option(help: "Results folder.") var results: String = "results"
-    @Option(help: "Reports folder.") var reports: String = "reports"
+    @Option(help: "Reports folder (default: `reports` beside the results folder).") var reports: String?
     @Option(help: "Bootstrap resamples.") var resamples: Int = 10_000
 
     func validate() throws {
@@ -116,11 +94,13 @@ struct Compare: ParsableCommand {
     }
 
     func run() throws {
+        let model = try model ?? ModelLocator().registry().defaultModel
         let comparison = try Comparison.load(resultsDir: URL(fileURLWithPath: results), model: model,
                                              runA: runA, runB: runB, resamples: resamples)
         print(comparison.markdown(), terminator: "")
-        let files = try comparison.write(reportsDir: URL(fileURLWithPath: reports))
-        let plots = try Plots.write(comparison, reportsDir: URL(fileURLWithPath: reports))
+        let reportsDir = reportsFolder(reports, results: results)
+        let files = try comparison.write(reportsDir: reportsDir)
+        let plots = try Plots.write(comparison, reportsDir: reportsDir)
         ProgressReporter.writeToStandardError("wrote \(([files.markdown, files.csv] + plots).map(\.path).joined(separator: ", "))\n")
     }
 }
@@ -131,10 +111,11 @@ struct Report: ParsableCommand {
     @Flag(help: "Rewrite the README's results block.") var readme = false
     @Option(name: .customLong("readme-file"), help: "README to update.") var readmeFile: String = "README.md"
     @Option(help: "Results folder.") var results: String = "results"
-    @Option(help: "Reports folder.") var reports: String = "reports"
+    @Option(help: "Reports folder (default: `reports` beside the results folder).") var reports: String?
 
     func run() throws {
         let resultsURL = URL(fileURLWithPath: results)
+        let reportsDir = reportsFolder(reports, results: results)
         let store = ResultsStore(root: resultsURL)
         // The README first: a README without markers (or no results) is refused before any report is written.
         if readme {
@@ -146,9 +127,9 @@ struct Report: ParsableCommand {
             let runs = try store.runs(model: model)
             guard runs.contains("baseline"), runs.contains("routed") else { continue }
             let comparison = try Comparison.load(resultsDir: resultsURL, model: model)
-            let files = try comparison.write(reportsDir: URL(fileURLWithPath: reports))
+            let files = try comparison.write(reportsDir: reportsDir)
             written += [files.markdown, files.csv]
-            written += try Plots.write(comparison, reportsDir: URL(fileURLWithPath: reports))
+            written += try Plots.write(comparison, reportsDir: reportsDir)
         }
         if !written.isEmpty { ProgressReporter.writeToStandardError("wrote \(written.map(\.path).joined(separator: ", "))\n") }
     }
@@ -161,10 +142,9 @@ struct PerfRouted: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Comma-separated benchmark names (see `bench tasks`); suites allowed too.")
     var tasks: String = "arc_easy,arc_challenge,dart_1"
-    @Option(help: "RouterSet file.") var router: String = "routers/smollm2-135m-instruct.routers"
+    @Option(help: "RouterSet file (default: the model's, from `bench models`).") var router: String?
     @Option(help: "First N documents of each task.") var limit: Int = 40
     @Option(help: "Repetitions of each configuration (the median is reported).") var repetitions: Int = 3
-    @Option(help: "Chat template for the paper's in-domain prompt forms (letter ARC, DART).") var chat: ChatTemplateChoice = .chatml
     @Option(help: "Reports folder (writes <model>/routing-speed.md and .json).") var reports: String = "reports"
 
     func validate() throws {
@@ -172,31 +152,19 @@ struct PerfRouted: ParsableCommand {
     }
 
     func run() throws {
-        let names = try BenchmarkRegistry.resolve(tasks)
-        let routers = try loadRouterSet(router, hint: "train one with `bench train-router`")
-        let tasksDir = try TasksDirectory.locate()
-        let options = BenchmarkOptions(chatTemplate: chat.template)
-        let benchmarks = try names.map { try BenchmarkRegistry.load($0, from: tasksDir, options: options) }
-        let model = try modelOptions.load()
-        try routers.validate(layerCount: model.layerCount, width: model.configuration.width)
-
-        var results: [RoutingSpeed.TaskResult] = []
-        for benchmark in benchmarks {
-            ProgressReporter.writeToStandardError("\(benchmark.name): \(repetitions) × baseline and routed …\n")
-            let indices = benchmark.indices(limit: limit)
-            results.append(try RoutingSpeed.measure(model: model, benchmark: benchmark, indices: indices,
-                                                    routers: routers, repetitions: repetitions))
-        }
-        let speed = RoutingSpeed(model: model.name, routerFile: router, threads: model.threads, tasks: results)
-        let command = "bench perf-routed --tasks \(tasks) --limit \(limit) --repetitions \(repetitions) --threads \(model.threads) --router \(router)"
-        let markdown = speed.markdown(command: command)
+        let model = try modelOptions.resolve()
+        let (markdown, files) = try RoutingSpeed.run(
+            model: model, threads: modelOptions.threads, tasks: try BenchmarkRegistry.resolve(tasks), routerFile: router,
+            limit: limit, repetitions: repetitions, chatTemplate: try modelOptions.template(of: model),
+            reportsFolder: URL(fileURLWithPath: reports), progress: ProgressReporter.writeToStandardError)
         print(markdown, terminator: "")
-        let folder = URL(fileURLWithPath: reports).appendingPathComponent(model.name, isDirectory: true)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let markdownFile = folder.appendingPathComponent("routing-speed.md")
-        let jsonFile = folder.appendingPathComponent("routing-speed.json")
-        try Data(markdown.utf8).write(to: markdownFile, options: .atomic)
-        try jsonData(speed).write(to: jsonFile, options: .atomic)
-        ProgressReporter.writeToStandardError("wrote \(markdownFile.path), \(jsonFile.path)\n")
+        ProgressReporter.writeToStandardError("wrote \(files.map(\.path).joined(separator: ", "))\n")
     }
+}
+
+/// The reports folder: `--reports` when given, else `reports` beside the results folder (so a
+/// scratch comparison never overwrites the repository's committed reports).
+func reportsFolder(_ reports: String?, results: String) -> URL {
+    if let reports { return URL(fileURLWithPath: reports) }
+    return URL(fileURLWithPath: results).standardizedFileURL.deletingLastPathComponent().appendingPathComponent("reports", isDirectory: true)
 }

@@ -1,32 +1,57 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Benchmarks
 import Routing
+import Support
 
 /// Options that pick and load a model.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Model name (\(ModelLocator.knownModels.keys.sorted().joined(separator: ", "))) or a path to a .gguf file.")
-    var model: String = ModelLocator.defaultModel
+    @Option(name: .long, help: "Model: a name from `bench models` (default: the registry's default model) or a path to a .gguf file.")
+    var model: String?
 
     @Option(name: .long, help: "Threads for matrix kernels.")
     var threads: Int = 2
+
+    @Option(name: .customLong("chat-template"),
+            help: "Chat template for the paper's in-domain prompt forms (letter ARC, DART): chatml or plain. Default: the one in the model's GGUF.")
+    var chatTemplate: ChatTemplateFamily?
 
     func validate() throws {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
     }
 
-    /// Loads the model or fails with a message naming the file.
+    /// The model's file and registry entry (nothing is read from the file yet).
+    func resolve() throws -> ResolvedModel {
+        let locator = ModelLocator()
+        return try locator.resolve(model ?? locator.registry().defaultModel)
+    }
+
+    /// Loads the whole model (weights included) or fails with a message naming the file.
     func load() throws -> TransformerModel {
-        let (name, path) = try ModelLocator().resolve(model)
-        return try TransformerModel(path: path, name: name, threads: threads)
+        let resolved = try resolve()
+        return try TransformerModel(path: resolved.path, name: resolved.name, threads: threads)
+    }
+
+    /// The model's chat template, read from its GGUF metadata (no weights are loaded), or the
+    /// family `--chat-template` names.
+    func template(of resolved: ResolvedModel) throws -> any ChatTemplate {
+        let jinja = try GGUFFile(path: resolved.path).metadata["tokenizer.chat_template"]?.stringValue
+        return try ChatTemplateFamily.template(forModel: resolved.name, jinja: jinja, override: chatTemplate)
+    }
+
+    /// Settings to record in a run's configuration for the template choice: only an explicit
+    /// `--chat-template` (the default follows the model file, whose sha256 is recorded already).
+    var templateSettings: [String: String] {
+        chatTemplate.map { ["chat_template_override": $0.rawValue] } ?? [:]
     }
 }
 
+extension ChatTemplateFamily: ExpressibleByArgument {}
+
 /// A value as pretty JSON with sorted keys (what every command prints or writes).
 func jsonData<T: Encodable>(_ value: T) throws -> Data {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    return try encoder.encode(value)
+    try CanonicalJSON.encoder(pretty: true).encode(value)
 }
 
 /// Writes a value as pretty JSON with sorted keys on stdout.
@@ -45,12 +70,4 @@ func parsePath(_ text: String?, layerCount: Int) throws -> LayerPolicy {
     } catch {
         throw ValidationError("--path: \(error.description)")
     }
-}
-
-/// Loads the RouterSet named by `--router`; a missing file is refused with `hint` on what to do.
-func loadRouterSet(_ path: String, hint: String) throws -> RouterSet {
-    guard FileManager.default.fileExists(atPath: path) else {
-        throw ValidationError("--router: \(path) does not exist (\(hint))")
-    }
-    return try RouterSet.load(from: path)
 }

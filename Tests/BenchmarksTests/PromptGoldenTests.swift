@@ -4,7 +4,7 @@ import Foundation
 import XCTest
 
 /// For a few documents of every benchmark, the rendered requests equal what lm-eval (or the
-/// paper's code) renders, written out by hand from the templates in TASKS.md.
+/// paper's code) renders, written out by hand from the templates in docs/BENCHMARKS.md.
 final class PromptGoldenTests: XCTestCase {
     private func load(_ name: String, _ options: BenchmarkOptions = BenchmarkOptions()) throws -> LoadedBenchmark {
         try BenchmarkRegistry.load(name, from: try TestData.tasksDirectory(), options: options)

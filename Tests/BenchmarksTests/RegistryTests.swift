@@ -30,6 +30,37 @@ final class RegistryTests: XCTestCase {
         XCTAssertEqual(try BenchmarkRegistry.info("squadv2").requestKind, .generationWithLoglikelihood)
     }
 
+    /// What a benchmark declares agrees with the rest of the registry, so a half-registered
+    /// benchmark (a descriptor without data, a suite member that does not say so, a metric on the
+    /// wrong scale, a searchable split that cannot be read) fails here.
+    func testEveryDescriptorIsCompleteAndConsistent() throws {
+        let tasks = try TestData.tasksDirectory()
+        let percentMetrics: Set<String> = ["exact", "f1", "best_exact", "best_f1"]
+        XCTAssertEqual(Set(BenchmarkRegistry.allNames).count, BenchmarkRegistry.allNames.count, "a name is registered twice")
+        for descriptor in BenchmarkRegistry.descriptors + BenchmarkRegistry.subtaskDescriptors {
+            let info = descriptor.make(BenchmarkOptions()).info
+            XCTAssertEqual(info.name, descriptor.name, "the descriptor builds another benchmark")
+            for subtask in info.subtasks {
+                XCTAssertTrue(BenchmarkRegistry.subtaskNames.contains(subtask), "\(descriptor.name): subtask \(subtask) is not registered")
+            }
+            let metric = String(info.metrics[0].split(separator: ",")[0])
+            let onPercentScale = percentMetrics.contains(metric) || metric.hasPrefix("HasAns_") || metric.hasPrefix("NoAns_")
+            XCTAssertEqual(info.pointsScale, onPercentScale ? 1 : 100, "\(descriptor.name): points scale of \(metric)")
+            for suite in info.suites {
+                XCTAssertTrue(BenchmarkRegistry.names(in: suite).contains(descriptor.name), "\(descriptor.name) not in \(suite)")
+            }
+            XCTAssertTrue(FileManager.default.fileExists(atPath: tasks.appendingPathComponent(info.dataSource.split(separator: "/").dropFirst().first.map(String.init) ?? "").path),
+                          "\(descriptor.name): no tasks/ folder for \(info.dataSource)")
+            if info.searchableTrainingSplit {
+                let train = try BenchmarkRegistry.load(descriptor.name, from: tasks,
+                                                       options: BenchmarkOptions(chatTemplate: ChatMLTemplate.smolLM2, split: .training))
+                XCTAssertFalse(train.documents.isEmpty, "\(descriptor.name): empty training split")
+            }
+        }
+        XCTAssertEqual(BenchmarkRegistry.searchableNames,
+                       ["arc_easy", "arc_challenge", "arc_easy_letter", "arc_challenge_letter", "dart_1", "dart_2", "dart_3", "dart_4", "dart_5"])
+    }
+
     /// Every benchmark loads through the registry and renders its first and last documents
     /// (sizes and full contents are checked in FullDatasetGoldenTests).
     func testEveryBenchmarkLoadsThroughTheRegistry() throws {

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Support
 import XCTest
 
 /// Tests of the ggml quantisation formats: type table, exact dequantisation against fixtures made

@@ -44,7 +44,7 @@ final class ReferenceScoringTests: XCTestCase {
     }
 
     func testSkipAndRepeatPathMatchesFloat64Reference() throws {
-        // The reference runs the blocks of its path by hand (np_reference.py), skipping 8 and
+        // The reference runs the blocks of its path by hand (scripts/np_reference.py), skipping 8 and
         // repeating 3 and 29.
         try check("smollm2-135m-instruct.path.f64.json") { path in .fixed(LayerPath(path!)) }
     }

@@ -51,7 +51,7 @@ final class TinyQwen2Tests: XCTestCase {
         let refPath = Self.fixtureDir.appendingPathComponent("reference.json").path
         guard FileManager.default.fileExists(atPath: modelPath),
               let data = FileManager.default.contents(atPath: refPath) else {
-            XCTFail("fixture missing under \(Self.fixtureDir.path): run /work/venv/bin/python scripts/make_tiny_qwen2.py")
+            XCTFail("fixture missing under \(Self.fixtureDir.path): run python3 scripts/make_tiny_qwen2.py (needs numpy and gguf)")
             throw CocoaError(.fileNoSuchFile)
         }
         let json = try JSONSerialization.jsonObject(with: data) as! [String: Any]

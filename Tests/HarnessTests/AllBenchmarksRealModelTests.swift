@@ -1,7 +1,10 @@
 import Benchmarks
 import Engine
 import Foundation
-import Harness
+import Reports
+import Runs
+import Supervision
+import Support
 import XCTest
 
 /// Every benchmark of both suites runs end to end on the real default model with a small limit:

@@ -1,5 +1,8 @@
 import Foundation
-import Harness
+import Reports
+import Runs
+import Supervision
+import Support
 import Routing
 import XCTest
 #if canImport(Glibc)

@@ -1,6 +1,9 @@
 import Benchmarks
 import Foundation
-import Harness
+import Reports
+import Runs
+import Supervision
+import Support
 import XCTest
 
 final class ComparisonTests: XCTestCase {

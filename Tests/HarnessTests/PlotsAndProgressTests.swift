@@ -3,7 +3,10 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
-import Harness
+import Reports
+import Runs
+import Supervision
+import Support
 import XCTest
 
 /// Collects what an `XMLParser` sees, to check that SVG output is well-formed XML.

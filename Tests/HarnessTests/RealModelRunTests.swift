@@ -1,7 +1,10 @@
 import Benchmarks
 import Engine
 import Foundation
-import Harness
+import Reports
+import Runs
+import Supervision
+import Support
 import XCTest
 
 /// The runner on the real default model (run scripts/setup.sh first): an interrupted and resumed

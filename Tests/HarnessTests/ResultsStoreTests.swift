@@ -1,7 +1,10 @@
 import Benchmarks
 import Engine
 import Foundation
-import Harness
+import Reports
+import Runs
+import Supervision
+import Support
 import XCTest
 
 final class ResultsStoreTests: XCTestCase {

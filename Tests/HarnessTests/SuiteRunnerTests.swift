@@ -1,7 +1,10 @@
 import Benchmarks
 import Engine
 import Foundation
-import Harness
+import Reports
+import Runs
+import Supervision
+import Support
 import XCTest
 
 /// The runner over real benchmark data (ARC-Easy, GSM8K from `tasks/`) and a fake model.
@@ -182,12 +185,6 @@ final class SuiteRunnerTests: XCTestCase {
         XCTAssertEqual(lines.all.count, count, "no heartbeat after the batch finished")
     }
 
-    func testPointsScale() {
-        XCTAssertEqual(SuiteRunner.pointsScale(metric: "acc,none"), 100)
-        XCTAssertEqual(SuiteRunner.pointsScale(metric: "exact_match,strict-match"), 100)
-        XCTAssertEqual(SuiteRunner.pointsScale(metric: "f1,none"), 1)
-        XCTAssertEqual(SuiteRunner.pointsScale(metric: "HasAns_exact,none"), 1)
-    }
 }
 
 /// Counts how often the runner asked whether to stop.

@@ -1,7 +1,10 @@
 import Benchmarks
 import Engine
 import Foundation
-import Harness
+import Reports
+import Runs
+import Supervision
+import Support
 import XCTest
 
 /// A fresh folder under the temporary directory, removed when the test ends.
@@ -95,7 +98,7 @@ func runError<T>(_ body: () throws -> T, file: StaticString = #filePath, line: U
 /// A deterministic stand-in for a transformer: log-likelihoods and generations are fixed
 /// functions of the text, paths follow the policy, and every call is counted. It can be told to
 /// fail after a number of documents, like a run killed midway.
-final class FakeLanguageModel: LanguageModel {
+final class FakeLanguageModel: RoutableLanguageModel {
     let name = "fake"
     let layerCount = 4
     /// Loglikelihood requests and generation requests seen.

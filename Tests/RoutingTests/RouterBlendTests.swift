@@ -1,5 +1,6 @@
 import Foundation
 import Routing
+import Support
 import XCTest
 
 /// The probability-blending knob: hand-computed decisions, its limits (α = 0 is the plain router,

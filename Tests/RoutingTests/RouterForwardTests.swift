@@ -1,5 +1,6 @@
 import Engine
 import Routing
+import Support
 import XCTest
 
 /// Pooling, the router MLP and decisions on inputs small enough to compute by hand.
@@ -174,7 +175,7 @@ final class RouterForwardTests: XCTestCase {
     }
 
     func testPaperParameterCount() {
-        // SmolLM2-135M: 30 × 74,243 ≈ 2.2M (PAPER.md §1).
+        // SmolLM2-135M: 30 × 74,243 ≈ 2.2M (docs/METHOD.md §1).
         XCTAssertEqual(Router.parameterCount(width: 576, bottleneck: 128), 74_243)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Routing
+import Support
 import XCTest
 
 /// The router file: exact round trips, integrity checks and the model check.

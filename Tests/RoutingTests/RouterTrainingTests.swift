@@ -1,5 +1,6 @@
 import Foundation
 import Routing
+import Support
 import XCTest
 
 /// Loss, gradients, optimiser, schedule, metrics and end-to-end training.

@@ -49,7 +49,7 @@ public enum GGUFError: LocalizedError, Equatable {
         case let .unexpectedTensorShape(file, tensor, expected, found):
             return "\(file): tensor '\(tensor)' has shape \(found), expected \(expected)"
         case let .unsupportedArchitecture(file, arch):
-            return "\(file): architecture '\(arch)' is not supported (supported: llama, qwen2)"
+            return "\(file): architecture '\(arch)' is not supported (supported: \(DecoderArchitectures.names.joined(separator: ", ")))"
         case let .duplicateTensor(file, tensor): return "\(file): tensor '\(tensor)' appears twice"
         }
     }

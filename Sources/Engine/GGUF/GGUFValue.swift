@@ -33,7 +33,6 @@ public enum GGUFValue: Sendable, Equatable {
 
     public var stringValue: String? { if case let .string(s) = self { return s } else { return nil } }
     public var boolValue: Bool? { if case let .bool(b) = self { return b } else { return nil } }
-    public var arrayValue: [GGUFValue]? { if case let .array(_, a) = self { return a } else { return nil } }
 
     /// The GGUF type tag of this value.
     public var type: GGUFValueType {

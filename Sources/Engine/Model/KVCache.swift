@@ -67,13 +67,64 @@ final class SequenceState {
     }
 }
 
-/// Growable scratch buffers, reused across calls so decode allocates nothing per token.
+/// The model's named scratch buffers. Buffers whose lifetimes never overlap share storage.
+enum ScratchBuffer {
+    /// A block's normalised input (attention, then feed-forward).
+    case normed
+    /// Q, K, V projections of a block.
+    case query, key, value
+    /// Attention output, before the output projection.
+    case attentionOutput
+    /// Output of a block's projections, added to the residual stream.
+    case blockOutput
+    /// Prefill's stacked [Q; K; V] product (dead before the feed-forward part starts).
+    case stackedQKV
+    /// Feed-forward gate (and SwiGLU result); shares storage with `stackedQKV`.
+    case gate
+    /// Feed-forward up projection (decode).
+    case up
+    /// Prefill's stacked [gate; up] product; shares storage with `up`.
+    case stackedGateUp
+    /// Rows of a decode step gathered for a block not every sequence needs.
+    case gathered
+    /// Final hidden states after the output norm.
+    case outputNormed
+    /// The residual stream of a forward pass (owned by the caller of `forward`).
+    case hidden
+    /// Logits of the rows being scored or decoded.
+    case logits
+    /// Attention scores of one worker thread.
+    case scores(thread: Int)
+
+    /// The storage slot.
+    var storage: Int {
+        switch self {
+        case .normed: return 0
+        case .query: return 1
+        case .key: return 2
+        case .value: return 3
+        case .attentionOutput: return 4
+        case .blockOutput: return 5
+        case .stackedQKV, .gate: return 6
+        case .up, .stackedGateUp: return 7
+        case .gathered: return 8
+        case .outputNormed: return 9
+        case .hidden: return 10
+        case .logits: return 11
+        case let .scores(thread): return 12 + thread
+        }
+    }
+}
+
+/// Growable scratch buffers, reused across calls so decode allocates nothing per token (one
+/// caller at a time, like the model).
 final class Workspace {
     private var buffers: [UnsafeMutablePointer<Float>] = []
     private var sizes: [Int] = []
 
-    /// Scratch buffer number `index` with room for at least `count` floats (contents undefined).
-    func buffer(_ index: Int, _ count: Int) -> UnsafeMutablePointer<Float> {
+    /// The scratch buffer `name` with room for at least `count` floats (contents undefined).
+    func buffer(_ name: ScratchBuffer, _ count: Int) -> UnsafeMutablePointer<Float> {
+        let index = name.storage
         while buffers.count <= index {
             buffers.append(.allocate(capacity: 1))
             sizes.append(1)

@@ -47,7 +47,7 @@ public final class PathSearchSession {
         let c = model.configuration
         let t = promptIds.count, d = c.width, kv = c.kvWidth
         let seq = model.makeSequence(capacity: t + max(1, request.maxTokens), path: path)
-        let x = model.workspace.buffer(10, t * d)
+        let x = model.workspace.buffer(.hidden, t * d)
         let rows = (0..<t).map { TransformerModel.Row(sequence: seq, position: $0) }
 
         // Longest prefix whose every shorter prefix is also checkpointed (their K/V are needed).
@@ -87,7 +87,7 @@ public final class PathSearchSession {
         }
         seq.length = t
         let vocab = c.vocabularySize
-        let out = model.workspace.buffer(11, vocab)
+        let out = model.workspace.buffer(.logits, vocab)
         model.logits(x + (t - 1) * d, rows: 1, into: out)
         let active = ActiveSequence(index: 0, request: request, sequence: seq, promptTokens: t,
                                     next: TransformerModel.argmax(out, vocab))

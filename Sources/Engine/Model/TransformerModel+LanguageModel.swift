@@ -26,35 +26,18 @@ public struct EncodedPair: Equatable, Sendable {
     public var continuation: [Int32]
 }
 
-extension TransformerModel: LanguageModel {
-    /// Tokenises text the way lm-eval's HF backend does for causal models: special tokens in the
-    /// text are recognised, and no BOS is added.
-    public func encode(_ text: String) -> [Int32] {
-        tokenizer.encode(text, addSpecial: false, parseSpecial: true)
+extension TransformerModel: RoutableLanguageModel {
+    /// lm-eval's request rules over this model's tokenizer and context window.
+    public var requestRules: LMEvalRequestRules {
+        LMEvalRequestRules(tokenizer: tokenizer, contextLength: configuration.contextLength)
     }
 
-    /// lm-eval's `_encode_pair`: trailing whitespace of the context moves to the continuation;
-    /// the continuation is what `encode(context + continuation)` adds after `encode(context)`.
+    /// Tokenises text as lm-eval does (`LMEvalRequestRules.encode`).
+    public func encode(_ text: String) -> [Int32] { requestRules.encode(text) }
+
+    /// lm-eval's `_encode_pair` (`LMEvalRequestRules.encodePair`).
     public func encodePair(context: String, continuation: String) -> EncodedPair {
-        var ctx = context, cont = continuation
-        var trailing = ctx.unicodeScalars.count
-        let scalars = Array(ctx.unicodeScalars)
-        // Python's str.rstrip() strips White_Space plus the separators U+001C...U+001F.
-        func isPythonSpace(_ c: Unicode.Scalar) -> Bool { c.properties.isWhitespace || (0x1C...0x1F).contains(c.value) }
-        while trailing > 0, isPythonSpace(scalars[trailing - 1]) { trailing -= 1 }
-        if trailing < scalars.count {
-            let moved = String(String.UnicodeScalarView(scalars[trailing...]))
-            ctx = String(String.UnicodeScalarView(scalars[..<trailing]))
-            cont = moved + cont
-        }
-        let whole = encode(ctx + cont)
-        var contextIds = encode(ctx)
-        let continuationIds = Array(whole.dropFirst(contextIds.count))
-        if contextIds.isEmpty {
-            // lm-eval conditions an empty context on the prefix token (BOS, else EOS).
-            if let t = tokenizer.bosToken ?? tokenizer.eosToken { contextIds = [t] }
-        }
-        return EncodedPair(context: contextIds, continuation: continuationIds)
+        requestRules.encodePair(context: context, continuation: continuation)
     }
 
     /// Resolves a policy to a fixed path or a decider.
@@ -135,7 +118,7 @@ extension TransformerModel: LanguageModel {
         }
         try checkTokens(ids)
         let seq = makeSequence(capacity: ids.count, path: fixedPath)
-        let x = workspace.buffer(10, ids.count * configuration.width)
+        let x = workspace.buffer(.hidden, ids.count * configuration.width)
         return forward(ids[...], sequence: seq, decider: decider, x: x)
     }
 
@@ -159,7 +142,7 @@ extension TransformerModel: LanguageModel {
         try checkTokens(ctxIds)
         for c in continuations { try checkTokens(c) }
         let seq = makeSequence(capacity: capacity, path: fixedPath)
-        let x = workspace.buffer(10, max(ctxIds.count, longest) * d)
+        let x = workspace.buffer(.hidden, max(ctxIds.count, longest) * d)
         let path = forward(ctxIds[...], sequence: seq, decider: decider, x: x)
         // Distribution for the first continuation token: the context's last position.
         let firstLogits = [Float](unsafeUninitializedCapacity: vocab) { buf, n in
@@ -175,7 +158,7 @@ extension TransformerModel: LanguageModel {
     func scoreContinuations(_ continuations: [[Int32]], firstLogits: [Float], sequence seq: SequenceState,
                             contextCount: Int, path: LayerPath) -> [LoglikelihoodResult] {
         let d = configuration.width, vocab = configuration.vocabularySize
-        let x = workspace.buffer(10, (continuations.map(\.count).max() ?? 1) * d)
+        let x = workspace.buffer(.hidden, (continuations.map(\.count).max() ?? 1) * d)
         var results: [LoglikelihoodResult] = []
         for cont in continuations {
             var (total, greedy) = firstLogits.withUnsafeBufferPointer {
@@ -186,7 +169,7 @@ extension TransformerModel: LanguageModel {
                 seq.length = contextCount
                 let inputs = cont[0..<(cont.count - 1)]
                 forward(inputs, sequence: seq, decider: nil, x: x)
-                let out = workspace.buffer(11, inputs.count * vocab)
+                let out = workspace.buffer(.logits, inputs.count * vocab)
                 logits(x, rows: inputs.count, into: out)
                 for t in 1..<cont.count {
                     let (lp, g) = Self.scoreToken(out + (t - 1) * vocab, vocab: vocab, target: cont[t])
@@ -256,9 +239,9 @@ extension TransformerModel: LanguageModel {
                 let longest = pairs?.map(\.continuation.count).max() ?? 0
                 if let pairs { for p in pairs { try checkTokens(p.continuation) } }
                 let seq = makeSequence(capacity: ids.count + max(maxNew, longest), path: fixedPath)
-                let x = workspace.buffer(10, ids.count * d)
+                let x = workspace.buffer(.hidden, ids.count * d)
                 let path = forward(ids[...], sequence: seq, decider: decider, x: x)
-                let out = workspace.buffer(11, vocab)
+                let out = workspace.buffer(.logits, vocab)
                 logits(x + (ids.count - 1) * d, rows: 1, into: out)
                 let next = Self.argmax(out, vocab)
                 if let pairs {
@@ -273,16 +256,9 @@ extension TransformerModel: LanguageModel {
         return results.map { $0! }
     }
 
-    /// Fits a prompt and a generation budget into the context window. lm-eval left-truncates the
-    /// prompt to `context − maxTokens`; a budget that leaves no room for the prompt (AIME's 32768
-    /// on an 8k model, where lm-eval itself asserts) is instead clamped to what the prompt leaves.
+    /// lm-eval's truncation and budget clamp (`LMEvalRequestRules.fitToContext`).
     func fitToContext(_ ids: [Int32], maxTokens: Int) throws -> (ids: [Int32], maxTokens: Int) {
-        let limit = configuration.contextLength
-        var maxNew = max(1, maxTokens)
-        if maxNew >= limit / 2 { maxNew = max(1, min(maxNew, limit - ids.count)) }
-        guard ids.count < limit else { throw EngineError.tooLong(tokens: ids.count, limit: limit) }
-        let budget = limit - maxNew
-        return (ids.count > budget ? Array(ids.suffix(budget)) : ids, maxNew)
+        try requestRules.fitToContext(ids, maxTokens: maxTokens)
     }
 
     /// Greedy decoding of prefilled sequences until each stops; all step together.
@@ -318,29 +294,20 @@ extension TransformerModel: LanguageModel {
                 // One forward pass per generated token: the prefill yields the first.
                 let passes = a.generated.count
                 finished.append((a.index, GenerationResult(
-                    text: Self.cut(String(decoding: a.bytes, as: UTF8.self), at: a.request.until),
+                    text: LMEvalRequestRules.cut(String(decoding: a.bytes, as: UTF8.self), at: a.request.until),
                     stopReason: stop, promptTokens: a.promptTokens, generatedTokens: a.generated.count,
                     path: path, blockApplications: passes * path.count, forwardPasses: passes)))
             }
             active = running
             guard !active.isEmpty else { break }
             // All running sequences step together, whatever their paths (see `decodeStep`).
-            let x = workspace.buffer(10, active.count * d)
+            let x = workspace.buffer(.hidden, active.count * d)
             decodeStep(active.map(\.next), sequences: active.map(\.sequence), x: x)
-            let out = workspace.buffer(11, active.count * vocab)
+            let out = workspace.buffer(.logits, active.count * vocab)
             logits(x, rows: active.count, into: out)
             for (i, a) in active.enumerated() { a.next = Self.argmax(out + i * vocab, vocab) }
         }
         return finished
-    }
-
-    /// Cuts `text` at the earliest occurrence of any stop string (lm-eval splits on each in turn).
-    public static func cut(_ text: String, at until: [String]) -> String {
-        var s = text
-        for stop in until where !stop.isEmpty {
-            if let r = s.range(of: stop) { s = String(s[..<r.lowerBound]) }
-        }
-        return s
     }
 
     static func argmax(_ x: UnsafePointer<Float>, _ n: Int) -> Int32 {

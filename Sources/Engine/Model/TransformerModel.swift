@@ -2,7 +2,7 @@ import CBLAS
 import Dispatch
 import Foundation
 
-/// A llama/qwen2 decoder running natively on the CPU: f32 activations, OpenBLAS sgemm over
+/// A decoder (any of `DecoderArchitectures`) running natively on the CPU: f32 activations, OpenBLAS sgemm over
 /// dequantised weights for batched prefill, fused dequantise-and-dot kernels for decode.
 ///
 /// Not thread-safe: one caller at a time (it owns reusable scratch buffers). Results are bitwise
@@ -63,16 +63,31 @@ public final class TransformerModel {
         return lo..<hi
     }
 
-    /// C = A · Bᵀ with B's rows (C's columns) split over the team; each thread runs a
-    /// single-threaded sgemm on its columns. Every output element is the same dot product whatever
-    /// the split, so results do not depend on the thread count.
+    /// Column partitions of every prefill sgemm, whatever the thread count.
+    ///
+    /// OpenBLAS's result for an output element can depend on the shape of the call it is computed
+    /// in (its Zen kernels give different last bits for C[:, 0..<288] alone than inside C[:, 0..<576];
+    /// its AVX-512 kernels do not). So the split is fixed, never derived from the thread count:
+    /// one thread computes both partitions in turn, two or more compute one each, and a
+    /// sequence's numbers do not depend on `threads`. Two partitions is the split the committed
+    /// records were computed with (2 threads).
+    static let sgemmPartitions = 2
+
+    /// C = A · Bᵀ with B's rows (C's columns) in `sgemmPartitions` fixed partitions, each a
+    /// single-threaded sgemm, shared over the team.
     func parallelSgemmABt(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                           _ c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int) {
+        let partitions = Self.sgemmPartitions
+        let blocks = (n + 15) / 16
+        let per = (blocks + partitions - 1) / partitions
+        func partition(_ p: Int) -> Range<Int> { min(n, p * per * 16)..<min(n, (p + 1) * per * 16) }
         team.run { i in
-            let cols = share(i, of: n, granule: 16)
-            if !cols.isEmpty {
-                Kernels.sgemmABt(a, lda: lda, b + cols.lowerBound * ldb, ldb: ldb, c + cols.lowerBound, ldc: ldc,
-                                 m: m, n: cols.count, k: k)
+            for p in stride(from: i, to: partitions, by: team.size) {
+                let cols = partition(p)
+                if !cols.isEmpty {
+                    Kernels.sgemmABt(a, lda: lda, b + cols.lowerBound * ldb, ldb: ldb, c + cols.lowerBound, ldc: ldc,
+                                     m: m, n: cols.count, k: k)
+                }
             }
         }
     }
@@ -139,12 +154,12 @@ public final class TransformerModel {
         let c = configuration, w = weights.blocks[block]
         let n = rows.count, d = c.width, kv = c.kvWidth, hd = c.headDimension
         let qw = c.headCount * hd, f = c.feedForwardWidth, eps = c.rmsEpsilon
-        let h = workspace.buffer(0, n * d)
-        let q = workspace.buffer(1, n * qw)
-        let k = workspace.buffer(2, n * kv)
-        let v = workspace.buffer(3, n * kv)
-        let att = workspace.buffer(4, n * qw)
-        let tmp = workspace.buffer(5, n * d)
+        let h = workspace.buffer(.normed, n * d)
+        let q = workspace.buffer(.query, n * qw)
+        let k = workspace.buffer(.key, n * kv)
+        let v = workspace.buffer(.value, n * kv)
+        let att = workspace.buffer(.attentionOutput, n * qw)
+        let tmp = workspace.buffer(.blockOutput, n * d)
         // Cache slots are allocated here, outside the parallel sections that write into them.
         let caches = zip(rows, slots).map { $0.sequence.cache.slot($1) }
 
@@ -157,7 +172,7 @@ public final class TransformerModel {
             quantizedLinear([(w.query.quantized, q), (w.key.quantized, k), (w.value.quantized, v)], h, rows: n)
         } else {
             // One sgemm over the stacked [q; k; v] weights; rows are split into q, k, v below.
-            qkv = workspace.buffer(6, n * all)
+            qkv = workspace.buffer(.stackedQKV, n * all)
             parallelSgemmABt(h, lda: d, w.queryKeyValueDense, ldb: d, qkv!, ldc: all, m: n, n: all, k: d)
         }
         forRows(n) { range in
@@ -183,14 +198,14 @@ public final class TransformerModel {
             Kernels.rmsNorm(x + r.lowerBound * d, w.feedForwardNorm, h + r.lowerBound * d, rows: r.count, width: d, epsilon: eps)
         }
 
-        let gate = workspace.buffer(6, n * f)
+        let gate = workspace.buffer(.gate, n * f)
         if n <= quantizedRowLimit {
-            let up = workspace.buffer(7, n * f)
+            let up = workspace.buffer(.up, n * f)
             quantizedLinear([(w.gate.quantized, gate), (w.up.quantized, up)], h, rows: n)
             VectorExp.swiglu(gate, up, into: gate, count: n * f)
         } else {
             // One sgemm over the stacked [gate; up] weights; SwiGLU reads both halves of each row.
-            let gu = workspace.buffer(7, n * 2 * f)
+            let gu = workspace.buffer(.stackedGateUp, n * 2 * f)
             parallelSgemmABt(h, lda: d, w.gateUpDense, ldb: d, gu, ldc: 2 * f, m: n, n: 2 * f, k: d)
             forRows(n) { range in
                 for t in range {
@@ -215,7 +230,7 @@ public final class TransformerModel {
            rows.last!.position - first.position == rows.count - 1 {
             let n = rows.count, total = first.position + n
             let cache = first.sequence.cache.slot(slots[0])
-            let scratch = (0..<team.size).map { workspace.buffer(12 + $0, n * total) }
+            let scratch = (0..<team.size).map { workspace.buffer(.scores(thread: $0), n * total) }
             team.run { i in
                 let scores = scratch[i]
                 for head in share(i, of: c.headCount, granule: 1) {
@@ -234,7 +249,7 @@ public final class TransformerModel {
             return
         }
         let longest = rows.map { $0.position + 1 }.max() ?? 1
-        let scratch = (0..<team.size).map { workspace.buffer(12 + $0, longest) }
+        let scratch = (0..<team.size).map { workspace.buffer(.scores(thread: $0), longest) }
         let caches = rows.indices.map { rows[$0].sequence.cache.slot(slots[$0]) }
         // (row, head) pairs are shared out evenly: with 9 heads, splitting heads alone leaves one
         // thread 5 of them and the other 4 for every row of a batch.
@@ -333,7 +348,7 @@ public final class TransformerModel {
                 // Every sequence needs this block (always, when they share a path): no gathering.
                 applyBlock(block, slots: slots, x: x, rows: rows)
             } else {
-                let gathered = workspace.buffer(8, members.count * d)
+                let gathered = workspace.buffer(.gathered, members.count * d)
                 for (j, i) in members.enumerated() { (gathered + j * d).update(from: x + i * d, count: d) }
                 applyBlock(block, slots: slots, x: gathered, rows: members.map { rows[$0] })
                 for (j, i) in members.enumerated() { (x + i * d).update(from: gathered + j * d, count: d) }
@@ -346,7 +361,7 @@ public final class TransformerModel {
     /// Logits of `count` hidden rows (applies the output norm first, in place): `count × vocab`.
     func logits(_ x: UnsafeMutablePointer<Float>, rows count: Int, into out: UnsafeMutablePointer<Float>) {
         let d = configuration.width
-        let h = workspace.buffer(9, count * d)
+        let h = workspace.buffer(.outputNormed, count * d)
         Kernels.rmsNorm(x, weights.outputNorm, h, rows: count, width: d, epsilon: configuration.rmsEpsilon)
         linear(weights.outputHead, h, rows: count, out)
     }

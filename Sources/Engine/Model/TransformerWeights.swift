@@ -21,7 +21,7 @@ public struct BlockWeights: @unchecked Sendable {
     public let gateUpDense: UnsafeMutablePointer<Float>
 }
 
-/// All weights of a llama/qwen2 model, validated against its configuration.
+/// All weights of a decoder model, validated against its configuration.
 public final class TransformerWeights: @unchecked Sendable {
     public let file: GGUFFile
     public let blocks: [BlockWeights]
@@ -50,6 +50,10 @@ public final class TransformerWeights: @unchecked Sendable {
         }
         func optionalVector(_ name: String, _ n: Int) throws(GGUFError) -> [Float]? {
             file.tensor(named: name) == nil ? nil : try vector(name, n)
+        }
+        /// An attention bias: required where the architecture has them, else read when present.
+        func bias(_ name: String, _ n: Int) throws(GGUFError) -> [Float]? {
+            c.attentionBiases ? try vector(name, n) : try optionalVector(name, n)
         }
         /// Dequantises into `destination` (part of a stacked buffer) or into a new buffer.
         func matrix(_ name: String, rows: Int, columns: Int,
@@ -84,9 +88,9 @@ public final class TransformerWeights: @unchecked Sendable {
                     attentionNorm: try vector(p + "attn_norm.weight", d),
                     query: q, key: k, value: v,
                     output: try matrix(p + "attn_output.weight", rows: d, columns: qw),
-                    queryBias: try optionalVector(p + "attn_q.bias", qw),
-                    keyBias: try optionalVector(p + "attn_k.bias", kv),
-                    valueBias: try optionalVector(p + "attn_v.bias", kv),
+                    queryBias: try bias(p + "attn_q.bias", qw),
+                    keyBias: try bias(p + "attn_k.bias", kv),
+                    valueBias: try bias(p + "attn_v.bias", kv),
                     feedForwardNorm: try vector(p + "ffn_norm.weight", d),
                     gate: gate, up: up,
                     down: try matrix(p + "ffn_down.weight", rows: d, columns: f),

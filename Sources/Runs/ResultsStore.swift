@@ -4,6 +4,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Support
 
 /// A task's stored results: its summary and its records in document order.
 public struct TaskResults: Hashable, Sendable {
@@ -77,57 +78,47 @@ public struct ResultsStore: Sendable {
         let configURL = configurationFile(model: configuration.model, run: configuration.run, task: configuration.task)
         let summaryURL = summaryFile(model: configuration.model, run: configuration.run, task: configuration.task)
 
-        let fd = open(recordsURL.path, O_RDWR | O_CREAT | O_APPEND, 0o644)
-        guard fd >= 0 else { throw .unwritableFile(path: recordsURL.path, reason: FileOperations.lastError()) }
+        let log: JSONLinesLog
+        do { log = try JSONLinesLog(file: recordsURL) } catch { throw RunError(error) }
         var handedOver = false
-        defer { if !handedOver { close(fd) } }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            if errno == EWOULDBLOCK { throw .runInProgress(file: recordsURL.path) }
-            throw .unwritableFile(path: recordsURL.path, reason: FileOperations.lastError())
-        }
+        defer { if !handedOver { log.close() } }
 
         if force {
-            guard ftruncate(fd, 0) == 0 else {
-                throw .unwritableFile(path: recordsURL.path, reason: FileOperations.lastError())
-            }
+            do { try log.truncateAll() } catch { throw RunError(error) }
             try FileOperations.removeIfExists(summaryURL)
             try FileOperations.removeIfExists(configURL)
         }
 
-        let content = try FileOperations.readIfExists(recordsURL) ?? Data()
+        let records: [ExampleRecord]
+        do { records = try log.read(as: ExampleRecord.self, id: \.id) } catch { throw RunError(error) }
         if let stored = try Self.loadConfiguration(configURL) {
             let changes = configuration.changes(from: stored)
             if !changes.isEmpty { throw .configurationChanged(file: configURL.path, changes: changes) }
-        } else if !content.isEmpty {
+        } else if !records.isEmpty || log.tornBytes > 0 {
             throw .missingConfiguration(recordsFile: recordsURL.path, expected: configURL.path)
         }
-        let (records, completeBytes) = try Self.parseRecords(content, file: recordsURL.path)
 
-        // Everything checked: from here on we write.
-        if completeBytes < content.count {
-            // A kill mid-write left a line without its newline; it is not a record yet.
-            guard ftruncate(fd, off_t(completeBytes)) == 0 else {
-                throw .unwritableFile(path: recordsURL.path, reason: FileOperations.lastError())
-            }
-        }
+        // Everything checked: from here on we write. A kill mid-write left a line without its
+        // newline; it is not a record yet.
+        do { try log.dropTornTail() } catch { throw RunError(error) }
         var sidecar = configuration
         sidecar.formatVersion = RunConfiguration.currentFormatVersion
         do {
-            try FileOperations.writeAtomically(try HarnessJSON.prettyData(sidecar), to: configURL)
+            try FileOperations.writeAtomically(try CanonicalJSON.prettyData(sidecar), to: configURL)
         } catch let error as RunError {
             throw error
         } catch {
             throw .unwritableFile(path: configURL.path, reason: "\(error)")
         }
         handedOver = true
-        return TaskRecordLog(file: recordsURL, descriptor: fd, configuration: configuration, records: records)
+        return TaskRecordLog(log: log, configuration: configuration, records: records)
     }
 
     /// Writes `<task>.json` atomically.
     public func writeSummary(_ summary: TaskSummary) throws(RunError) {
         let url = summaryFile(model: summary.configuration.model, run: summary.run, task: summary.task)
         let data: Data
-        do { data = try HarnessJSON.prettyData(summary) } catch {
+        do { data = try CanonicalJSON.prettyData(summary) } catch {
             throw .unwritableFile(path: url.path, reason: "cannot encode the summary: \(error)")
         }
         try FileOperations.writeAtomically(data, to: url)
@@ -163,9 +154,9 @@ public struct ResultsStore: Sendable {
         }
         try Self.checkVersion(data, file: url.path, supported: TaskSummary.currentFormatVersion)
         do {
-            return try HarnessJSON.decoder().decode(TaskSummary.self, from: data)
+            return try CanonicalJSON.decoder().decode(TaskSummary.self, from: data)
         } catch {
-            throw .malformedFile(path: url.path, reason: HarnessJSON.describe(error))
+            throw .malformedFile(path: url.path, reason: CanonicalJSON.describe(error))
         }
     }
 
@@ -175,7 +166,7 @@ public struct ResultsStore: Sendable {
         guard let data = try FileOperations.readIfExists(url) else {
             throw .unreadableFile(path: url.path, reason: "no such file; expected the records of task '\(task)'")
         }
-        return try Self.parseRecords(data, file: url.path).records.sorted { $0.index < $1.index }
+        return try Self.parseRecords(data, file: url.path).sorted { $0.index < $1.index }
     }
 
     /// Summary and records of every task of a run, by task name.
@@ -190,7 +181,7 @@ public struct ResultsStore: Sendable {
 
     // MARK: Helpers
 
-    static func validate(kind: String, _ name: String) throws(RunError) {
+    public static func validate(kind: String, _ name: String) throws(RunError) {
         if !FileOperations.isSafeComponent(name) { throw .invalidName(kind: kind, name: name) }
     }
 
@@ -212,9 +203,9 @@ public struct ResultsStore: Sendable {
         guard let data = try FileOperations.readIfExists(url) else { return nil }
         try checkVersion(data, file: url.path, supported: RunConfiguration.currentFormatVersion)
         do {
-            return try HarnessJSON.decoder().decode(RunConfiguration.self, from: data)
+            return try CanonicalJSON.decoder().decode(RunConfiguration.self, from: data)
         } catch {
-            throw .malformedFile(path: url.path, reason: HarnessJSON.describe(error))
+            throw .malformedFile(path: url.path, reason: CanonicalJSON.describe(error))
         }
     }
 
@@ -225,44 +216,15 @@ public struct ResultsStore: Sendable {
 
     static func checkVersion(_ data: Data, file: String, supported: Int) throws(RunError) {
         let probe: VersionProbe
-        do { probe = try HarnessJSON.decoder().decode(VersionProbe.self, from: data) } catch {
-            throw .malformedFile(path: file, reason: HarnessJSON.describe(error))
+        do { probe = try CanonicalJSON.decoder().decode(VersionProbe.self, from: data) } catch {
+            throw .malformedFile(path: file, reason: CanonicalJSON.describe(error))
         }
         if let v = probe.formatVersion, v > supported { throw .newerFormat(file: file, found: v, supported: supported) }
     }
 
-    /// Parses newline-terminated records; returns them in file order and the number of bytes of
-    /// complete lines (anything after the last newline is a torn write and is not a record).
-    static func parseRecords(_ data: Data, file: String) throws(RunError) -> (records: [ExampleRecord], completeBytes: Int) {
-        try parseLines(data, file: file, as: ExampleRecord.self, id: \.id)
-    }
-
-    /// Parses newline-terminated JSON lines of any record type (run records, MCTS records): blank
-    /// lines are skipped, a corrupt complete line or a repeated `id` is an error naming the file
-    /// and line, and bytes after the last newline (a torn write) are not a record.
-    static func parseLines<T: Decodable>(_ data: Data, file: String, as type: T.Type,
-                                         id: (T) -> String) throws(RunError) -> (records: [T], completeBytes: Int) {
-        let bytes = [UInt8](data)
-        guard let lastNewline = bytes.lastIndex(of: 0x0A) else { return ([], 0) }
-        let decoder = HarnessJSON.decoder()
-        var records: [T] = []
-        var seen = Set<String>()
-        var lineNumber = 0
-        var start = 0
-        while start <= lastNewline {
-            let end = bytes[start...lastNewline].firstIndex(of: 0x0A)!
-            lineNumber += 1
-            let line = bytes[start..<end]
-            start = end + 1
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            let record: T
-            do { record = try decoder.decode(T.self, from: Data(line)) } catch {
-                throw .corruptRecord(file: file, line: lineNumber, reason: HarnessJSON.describe(error))
-            }
-            if !seen.insert(id(record)).inserted { throw .duplicateRecord(file: file, id: id(record)) }
-            records.append(record)
-        }
-        return (records, lastNewline + 1)
+    /// Parses newline-terminated records in file order (see `JSONLinesLog.parse`).
+    static func parseRecords(_ data: Data, file: String) throws(RunError) -> [ExampleRecord] {
+        do { return try JSONLinesLog.parse(data, file: file, as: ExampleRecord.self, id: \.id).records } catch { throw RunError(error) }
     }
 }
 
@@ -272,23 +234,20 @@ public struct ResultsStore: Sendable {
 /// A reference type because it owns a file descriptor and its lock; closed on `close()` or deinit.
 public final class TaskRecordLog {
     /// The records file.
-    public let file: URL
+    public var file: URL { log.file }
     /// The configuration the records belong to.
     public let configuration: RunConfiguration
     /// Records in file order (resumed ones first, then appended ones).
     public private(set) var records: [ExampleRecord]
     private var ids: Set<String>
-    private var descriptor: Int32
+    private let log: JSONLinesLog
 
-    init(file: URL, descriptor: Int32, configuration: RunConfiguration, records: [ExampleRecord]) {
-        self.file = file
-        self.descriptor = descriptor
+    init(log: JSONLinesLog, configuration: RunConfiguration, records: [ExampleRecord]) {
+        self.log = log
         self.configuration = configuration
         self.records = records
         self.ids = Set(records.map(\.id))
     }
-
-    deinit { close() }
 
     /// Ids of the documents that already have a record.
     public var finishedIDs: Set<String> { ids }
@@ -296,28 +255,15 @@ public final class TaskRecordLog {
     /// Whether the document `id` already has a record.
     public func contains(id: String) -> Bool { ids.contains(id) }
 
-    /// Appends one record as one line and fsyncs it, so it survives any later kill.
-    ///
-    /// The line is written with a single `write` where possible; should a kill tear it, the next
-    /// `openTask` drops the partial line.
+    /// Appends one record as one line and fsyncs it, so it survives any later kill; should a kill
+    /// tear the line, the next `openTask` drops it.
     public func append(_ record: ExampleRecord) throws(RunError) {
-        precondition(descriptor >= 0, "append after close")
         if ids.contains(record.id) { throw .duplicateRecord(file: file.path, id: record.id) }
-        let line: Data
-        do { line = try HarnessJSON.lineData(record) } catch {
-            throw .unwritableFile(path: file.path, reason: "cannot encode the record of '\(record.id)': \(error)")
-        }
-        try FileOperations.writeAll(fd: descriptor, data: line, path: file.path)
-        guard fsync(descriptor) == 0 else { throw .unwritableFile(path: file.path, reason: FileOperations.lastError()) }
+        do { try log.append(record) } catch { throw RunError(error) }
         ids.insert(record.id)
         records.append(record)
     }
 
     /// Releases the lock and closes the file. Safe to call twice.
-    public func close() {
-        if descriptor >= 0 {
-            FileOperations.closeDescriptor(descriptor)
-            descriptor = -1
-        }
-    }
+    public func close() { log.close() }
 }

@@ -1,12 +1,10 @@
-import Engine
-
 /// A small, seeded, repeatable random number generator (SplitMix64, Steele et al. 2014).
 ///
-/// Everything random in `Routing` (router initialisation, MCTS action order, data splits and
-/// shuffles) draws from one of these, so results depend only on the seed. The bounded-integer draw
-/// (`nextInt(below:)`, shared with Harness through Engine) and the
-/// unit-interval helpers are our own rather than the standard library's `random(in:using:)`, whose
-/// algorithm is not promised to stay the same across Swift releases.
+/// Everything random in routing and supervision (router initialisation, MCTS action order, data
+/// splits and shuffles) draws from one of these, so results depend only on the seed. The
+/// bounded-integer draw (`nextInt(below:)`) and the unit-interval helpers are our own rather than
+/// the standard library's `random(in:using:)`, whose algorithm is not promised to stay the same
+/// across Swift releases.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
@@ -33,6 +31,19 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         for i in stride(from: array.count - 1, to: 0, by: -1) {
             let j = nextInt(below: i + 1)
             if i != j { array.swapAt(i, j) }
+        }
+    }
+
+    /// The Fisher–Yates variant that picks `j = next() % (i + 1)`: slightly modulo-biased.
+    ///
+    /// Kept only because the committed MCTS supervision files sampled their training examples with
+    /// it (`SupervisionGenerator.plan`); changing the draw would change which examples a seed picks.
+    /// New code uses the unbiased `shuffle(_:)`.
+    public mutating func moduloBiasedShuffle<T>(_ array: inout [T]) {
+        guard array.count > 1 else { return }
+        for i in stride(from: array.count - 1, to: 0, by: -1) {
+            let j = Int(next() % UInt64(i + 1))
+            array.swapAt(i, j)
         }
     }
 

@@ -1,4 +1,6 @@
 import Foundation
+import Runs
+import Support
 
 /// `bench report --readme`: regenerates the results block of README.md from `results/`.
 ///
@@ -7,9 +9,9 @@ import Foundation
 /// seed), so running the report twice leaves the README unchanged the second time.
 public enum ReadmeReport {
     /// The line that opens the generated block.
-    public static let beginMarker = "<!-- bench:results:begin -->"
+    public static let beginMarker = ReadmeMarkers.begin
     /// The line that closes it.
-    public static let endMarker = "<!-- bench:results:end -->"
+    public static let endMarker = ReadmeMarkers.end
 
     /// What the report compares and how it names things in the reproduce commands.
     public struct Options: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// One configuration key whose value differs between the stored run and the requested one.
 public struct ConfigurationChange: Equatable, Sendable, CustomStringConvertible {
@@ -59,9 +60,22 @@ public enum RunError: LocalizedError, Equatable, Sendable {
     case invalidBenchmarkOutput(task: String, document: String, reason: String)
     /// The run was interrupted (SIGINT); finished records are kept and a rerun resumes.
     case interrupted(task: String, done: Int, total: Int)
+    /// A model given by path has no registry entry, so no default file for `option`.
+    case noDefaultFile(model: String, option: String)
+    /// The router file does not exist; `hint` says how to get one.
+    case missingRouterFile(path: String, hint: String)
+    /// A layer policy other than "every block" asked of a backend that does not run blocks here.
+    case notRoutable(model: String, run: String)
 
     public var errorDescription: String? {
         switch self {
+        case let .noDefaultFile(model, option):
+            return "\(option): model '\(model)' is given by path, so it has no default file: name one with \(option)"
+        case let .missingRouterFile(path, hint):
+            return "--router: \(path) does not exist (\(hint))"
+        case let .notRoutable(model, run):
+            return "run '\(run)' needs a routable model (skipped or repeated blocks), but '\(model)' is served by a backend that "
+                + "only runs the whole model: run --config baseline on it, or use the native engine"
         case let .unwritableFolder(path, reason):
             return "cannot write to the folder '\(path)': \(reason). Choose a writable folder (e.g. --results DIR)."
         case let .unreadableFile(path, reason):
@@ -99,7 +113,7 @@ public enum RunError: LocalizedError, Equatable, Sendable {
             return "task '\(task)' reports '\(metricA)' in one run and '\(metricB)' in the other; expected the same primary metric."
         case let .readmeMarkerMissing(file, marker):
             return "'\(file)' has no line '\(marker)'; expected the results block between "
-                + "\(ReadmeReport.beginMarker) and \(ReadmeReport.endMarker). The file was not changed."
+                + "\(ReadmeMarkers.begin) and \(ReadmeMarkers.end). The file was not changed."
         case let .readmeMarkersOutOfOrder(file, begin, end):
             return "'\(file)' must hold '\(begin)' exactly once, followed later by '\(end)' exactly once. The file was not changed."
         case let .invalidBenchmarkOutput(task, document, reason):
@@ -108,4 +122,23 @@ public enum RunError: LocalizedError, Equatable, Sendable {
             return "interrupted during '\(task)' after \(done) of \(total) documents; finished records are saved, rerun the same command to resume."
         }
     }
+}
+
+extension RunError {
+    /// The run-level error for a records-log failure (same file, line and id).
+    public init(_ error: JSONLinesError) {
+        switch error {
+        case let .locked(file): self = .runInProgress(file: file)
+        case let .unwritable(file, reason): self = .unwritableFile(path: file, reason: reason)
+        case let .unreadable(file, reason): self = .unreadableFile(path: file, reason: reason)
+        case let .corruptLine(file, line, reason): self = .corruptRecord(file: file, line: line, reason: reason)
+        case let .duplicate(file, id): self = .duplicateRecord(file: file, id: id)
+        }
+    }
+}
+
+/// The lines between which `bench report --readme` writes README's results block.
+public enum ReadmeMarkers {
+    public static let begin = "<!-- bench:results:begin -->"
+    public static let end = "<!-- bench:results:end -->"
 }

@@ -73,7 +73,7 @@ public struct LayerUsage: Codable, Hashable, Sendable {
 
 /// Layer statistics of a task: what the paper calls "layers" is `meanBlockApplications`.
 public struct LayerStatistics: Codable, Hashable, Sendable {
-    /// Mean block applications per document over all its forward passes (PAPER.md §4).
+    /// Mean block applications per document over all its forward passes (docs/METHOD.md §4).
     public var meanBlockApplications: Double
     /// Standard error of that mean (nil for fewer than two documents).
     public var blockApplicationsStderr: Double?

@@ -1,5 +1,7 @@
 import Benchmarks
 import Foundation
+import Runs
+import Support
 
 /// A named set of tasks that gets one pooled row (a suite such as `indomain`, or a group such as
 /// `agieval_en`).
@@ -28,7 +30,7 @@ public struct PairedScores: Hashable, Sendable {
     public var stderrB: Double?
     /// B − A in points, with its paired-bootstrap percentile interval.
     public var delta: BootstrapInterval
-    /// Mean block applications per document in A ("layers", PAPER.md §4).
+    /// Mean block applications per document in A ("layers", docs/METHOD.md §4).
     public var layersA: Double
     /// Mean block applications per document in B.
     public var layersB: Double

@@ -2,15 +2,19 @@ import Benchmarks
 import Engine
 import Foundation
 import Routing
+import Runs
+import Support
 
 /// Why a path-search or router-training request was refused.
 public enum SupervisionError: LocalizedError, Equatable {
     case invalidMix(reason: String)
     case noKeptExamples(file: String)
+    case missingRecords(file: String)
 
     public var errorDescription: String? {
         switch self {
         case let .invalidMix(reason): return "--mix: \(reason)"
+        case let .missingRecords(file): return "--records: \(file) does not exist (run `bench mcts` first)"
         case let .noKeptExamples(file): return "\(file): no kept examples (no MCTS record found a correct path): nothing to train on"
         }
     }
@@ -47,8 +51,9 @@ public struct SupervisionSource: Codable, Sendable, Equatable {
                 throw SupervisionError.invalidMix(reason: "'\(item)' is not TASK:COUNT with a positive count")
             }
             let task = String(parts[0])
-            guard ["arc_easy", "arc_challenge", "arc_easy_letter", "arc_challenge_letter"].contains(task) || task.hasPrefix("dart_") else {
-                throw SupervisionError.invalidMix(reason: "'\(task)' has no training split for path search (use arc_easy, arc_challenge, arc_easy_letter, arc_challenge_letter, dart_1…dart_5)")
+            guard BenchmarkRegistry.searchableNames.contains(task) else {
+                throw SupervisionError.invalidMix(reason: "'\(task)' has no training split for path search (use "
+                    + BenchmarkRegistry.searchableNames.joined(separator: ", ") + ")")
             }
             return SupervisionSource(task: task, count: n)
         }
@@ -108,13 +113,9 @@ public struct SupervisionGenerator {
                                                     options: BenchmarkOptions(chatTemplate: chatTemplate, split: .training))
             var order = Array(loaded.documents.indices)
             var rng = SplitMix64(seed: SplitMix64.derive(seed, "mcts-sample/\(source.task)"))
-            // Fisher–Yates with our own generator, so the sample never depends on the platform.
-            if order.count > 1 {
-                for i in stride(from: order.count - 1, to: 0, by: -1) {
-                    let j = Int(rng.next() % UInt64(i + 1))
-                    order.swapAt(i, j)
-                }
-            }
+            // Our own generator, so the sample never depends on the platform; the biased variant
+            // because the committed supervision files were sampled with it.
+            rng.moduloBiasedShuffle(&order)
             for index in order.prefix(source.count) { out.append((source.task, loaded, index)) }
         }
         return out
@@ -130,15 +131,23 @@ public struct SupervisionGenerator {
         func key(_ item: (task: String, benchmark: LoadedBenchmark, index: Int)) -> String {
             "\(item.task)/\(item.benchmark.documents[item.index].id)"
         }
+        try FileOperations.ensureWritableFolder(output.deletingLastPathComponent())
+        // The same durable, locked log as run records: a second search on the file is refused,
+        // and a line torn by a kill is dropped before the first append.
+        let writer: JSONLinesLog
         var byKey: [String: SupervisionRecord] = [:]
-        for r in try Self.readRecords(output) { byKey["\(r.task)/\(r.id)"] = r }
+        do {
+            writer = try JSONLinesLog(file: output)
+            for r in try writer.read(as: SupervisionRecord.self, id: Self.recordKey) { byKey[Self.recordKey(r)] = r }
+            try writer.dropTornTail()
+        } catch { throw RunError(error) }
+        defer { writer.close() }
         started?(planned.filter { byKey[key($0)] != nil }.count, planned.count)
-        let writer = try JSONLinesAppender(url: output)
         for item in planned {
             let doc = item.benchmark.documents[item.index]
             let itemKey = key(item)
             if byKey[itemKey] != nil { continue }
-            let start = ProgressReporter.monotonicSeconds()
+            let start = MonotonicClock.seconds()
             let benchmark = item.benchmark, index = item.index
             let model = self.model
             let scorer: ClosurePathScorer
@@ -178,59 +187,29 @@ public struct SupervisionGenerator {
                 bestPath: outcome.bestPath?.blocks, labels: outcome.labels, layersSaved: outcome.layersSaved,
                 pathsEvaluated: outcome.evaluations, simulations: outcome.simulations, stoppedEarly: outcome.stoppedEarly,
                 blocksComputed: session?.blockApplicationsComputed ?? 0, blocksReused: session?.blockApplicationsReused ?? 0,
-                seconds: ProgressReporter.monotonicSeconds() - start)
-            try writer.append(record)
+                seconds: MonotonicClock.seconds() - start)
+            do { try writer.append(record) } catch { throw RunError(error) }
             byKey[itemKey] = record
             progress?(record)
         }
         return planned.compactMap { byKey[key($0)] }
     }
 
+    /// The key of a record: its task and document id.
+    static func recordKey(_ record: SupervisionRecord) -> String { "\(record.task)/\(record.id)" }
+
     /// Records already in `url` (a torn last line from an interrupted run is ignored), parsed
     /// like run records: a corrupt complete line or a repeated example is an error.
     public static func readRecords(_ url: URL) throws -> [SupervisionRecord] {
         guard let data = try FileOperations.readIfExists(url) else { return [] }
-        return try ResultsStore.parseLines(data, file: url.path, as: SupervisionRecord.self) { "\($0.task)/\($0.id)" }.records
-    }
-}
-
-/// Appends JSON lines and flushes each to disk, so an interrupted run loses nothing finished.
-/// A torn last line (no trailing newline) is cut off before appending.
-final class JSONLinesAppender {
-    let handle: FileHandle
-    let url: URL
-
-    init(url: URL) throws {
-        self.url = url
-        let fm = FileManager.default
-        try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if !fm.fileExists(atPath: url.path) {
-            guard fm.createFile(atPath: url.path, contents: nil) else {
-                throw RunError.unwritableFile(path: url.path, reason: "cannot create the file")
-            }
+        do { return try JSONLinesLog.parse(data, file: url.path, as: SupervisionRecord.self, id: recordKey).records } catch {
+            throw RunError(error)
         }
-        handle = try FileHandle(forUpdating: url)
-        let data = try handle.readToEnd() ?? Data()
-        if let lastNewline = data.lastIndex(of: UInt8(ascii: "\n")) {
-            if lastNewline != data.count - 1 { try handle.truncate(atOffset: UInt64(lastNewline + 1)) }
-        } else if !data.isEmpty {
-            try handle.truncate(atOffset: 0)
-        }
-        try handle.seekToEnd()
     }
-
-    func append<T: Encodable>(_ value: T) throws {
-        var data = try HarnessJSON.encoder(pretty: false).encode(value)
-        data.append(UInt8(ascii: "\n"))
-        try handle.write(contentsOf: data)
-        try handle.synchronize()
-    }
-
-    deinit { try? handle.close() }
 }
 
 /// Records the pooled hidden states entering each block while following a label path: the
-/// teacher-forced router inputs (PAPER.md §3).
+/// teacher-forced router inputs (docs/METHOD.md §3).
 final class TeacherForcingRecorder: PathDecider, @unchecked Sendable {
     let labels: [Int]
     let maxWindows: Int

@@ -2,23 +2,24 @@ import Benchmarks
 import Dispatch
 import Engine
 import Foundation
+import Support
 
 /// Wraps a `PathDecider` and adds up the wall time spent inside `decide` — the routers' own
 /// cost, as opposed to the blocks they choose.
 public final class TimedPathDecider: PathDecider, @unchecked Sendable {
     private let inner: any PathDecider
     private let lock = NSLock()
-    private var nanoseconds: UInt64 = 0
+    private var elapsedSeconds: Double = 0
     private var callCount = 0
 
     public init(_ inner: any PathDecider) { self.inner = inner }
 
     public func decide(layer: Int, hidden: UnsafeBufferPointer<Float>, tokens: Int, width: Int) -> Int {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = MonotonicClock.seconds()
         let answer = inner.decide(layer: layer, hidden: hidden, tokens: tokens, width: width)
-        let elapsed = DispatchTime.now().uptimeNanoseconds - start
+        let elapsed = MonotonicClock.seconds() - start
         lock.lock()
-        nanoseconds += elapsed
+        elapsedSeconds += elapsed
         callCount += 1
         lock.unlock()
         return answer
@@ -28,13 +29,13 @@ public final class TimedPathDecider: PathDecider, @unchecked Sendable {
     public var elapsed: (seconds: Double, decisions: Int) {
         lock.lock()
         defer { lock.unlock() }
-        return (Double(nanoseconds) / 1e9, callCount)
+        return (elapsedSeconds, callCount)
     }
 
     /// Starts counting from zero again.
     public func reset() {
         lock.lock()
-        nanoseconds = 0
+        elapsedSeconds = 0
         callCount = 0
         lock.unlock()
     }
@@ -116,7 +117,7 @@ public struct RoutingSpeed: Codable, Sendable, Equatable {
     /// Measures `indices` of `benchmark`: each repetition answers all documents under both
     /// policies (baseline first on even repetitions, routed first on odd ones), in batches of
     /// `batchSize` documents as `bench run` sends them.
-    public static func measure(model: any LanguageModel, benchmark: LoadedBenchmark, indices: [Int],
+    public static func measure(model: any RoutableLanguageModel, benchmark: LoadedBenchmark, indices: [Int],
                                routers: any PathDecider, repetitions: Int, batchSize: Int = 8) throws -> TaskResult {
         precondition(repetitions >= 1 && !indices.isEmpty && batchSize >= 1)
         let timed = TimedPathDecider(routers)
@@ -128,7 +129,7 @@ public struct RoutingSpeed: Codable, Sendable, Equatable {
         struct Pass { var seconds: Double; var blocks: Int; var generated: Int }
         func pass(_ policy: LayerPolicy) throws -> Pass {
             var blocks = 0, generated = 0
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = MonotonicClock.seconds()
             for batch in batches {
                 let scoring = batch.flatMap(\.loglikelihoodRequests)
                 let generating = batch.compactMap(\.generationRequest)
@@ -139,7 +140,7 @@ public struct RoutingSpeed: Codable, Sendable, Equatable {
                     generated += g.generatedTokens
                 }
             }
-            return Pass(seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, blocks: blocks, generated: generated)
+            return Pass(seconds: MonotonicClock.seconds() - start, blocks: blocks, generated: generated)
         }
 
         var baseline: [Pass] = [], routed: [(pass: Pass, router: (seconds: Double, decisions: Int))] = []
@@ -168,17 +169,17 @@ public struct RoutingSpeed: Codable, Sendable, Equatable {
     public func markdown(command: String? = nil) -> String {
         func f(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
         func pct(_ x: Double) -> String { String(format: "%+.2f%%", 100 * x) }
-        var lines = [
-            "| task | docs | baseline s | routed s | routed/baseline time | blocks/doc baseline | blocks/doc routed | blocks saved | gen tokens/doc baseline | gen tokens/doc routed | router time | router share |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        ]
-        func row(_ t: TaskResult) -> String {
-            "| \(t.task) | \(t.documents) | \(f(t.baselineSeconds, 2)) | \(f(t.routedSeconds, 2)) | \(f(t.timeRatio, 3)) | "
-                + "\(f(t.baselineBlocks, 1)) | \(f(t.routedBlocks, 1)) | \(pct(t.blocksSaved)) | "
-                + "\(f(t.baselineGeneratedTokens, 1)) | \(f(t.routedGeneratedTokens, 1)) | "
-                + "\(f(t.routerSeconds * 1000, 1)) ms | \(String(format: "%.3f%%", 100 * t.routerShare)) |"
+        var table = MarkdownTable(
+            header: ["task", "docs", "baseline s", "routed s", "routed/baseline time", "blocks/doc baseline", "blocks/doc routed",
+                     "blocks saved", "gen tokens/doc baseline", "gen tokens/doc routed", "router time", "router share"],
+            alignments: [.left] + Array(repeating: .right, count: 11))
+        func row(_ t: TaskResult) -> [String] {
+            [t.task, "\(t.documents)", f(t.baselineSeconds, 2), f(t.routedSeconds, 2), f(t.timeRatio, 3),
+             f(t.baselineBlocks, 1), f(t.routedBlocks, 1), pct(t.blocksSaved),
+             f(t.baselineGeneratedTokens, 1), f(t.routedGeneratedTokens, 1),
+             "\(f(t.routerSeconds * 1000, 1)) ms", String(format: "%.3f%%", 100 * t.routerShare)]
         }
-        lines += tasks.map(row)
+        table.rows = tasks.map(row)
         if tasks.count > 1 {
             let docs = tasks.map(\.documents).reduce(0, +)
             func weighted(_ key: (TaskResult) -> Double) -> Double {
@@ -192,14 +193,48 @@ public struct RoutingSpeed: Codable, Sendable, Equatable {
                                  baselineBlocks: weighted(\.baselineBlocks), routedBlocks: weighted(\.routedBlocks),
                                  baselineGeneratedTokens: weighted(\.baselineGeneratedTokens),
                                  routedGeneratedTokens: weighted(\.routedGeneratedTokens))
-            lines.append(row(all))
+            table.rows.append(row(all))
         }
         var text = "## Routed vs baseline wall time: \(model), routers \(routerFile), \(threads) threads\n\n"
-        text += lines.joined(separator: "\n") + "\n\n"
+        text += table.render() + "\n"
         text += "Seconds: median over \(tasks.first?.repetitions ?? 0) repetitions of answering the documents under each "
             + "configuration, alternating which goes first. Router time: wall time inside the routers (pooling and the two small "
             + "linear layers per block) during the routed repetition of median time; router share = router time / routed time.\n"
         if let command { text += "\nReproduce: `\(command)`\n" }
         return text
+    }
+}
+
+extension RoutingSpeed {
+    /// `bench perf-routed` as a library function: the first `limit` documents of each task answered
+    /// under both configurations in alternation, `repetitions` times; writes
+    /// `<reports>/<model>/routing-speed.{md,json}` and returns the Markdown and the files written.
+    public static func run(model resolved: ResolvedModel, threads: Int, tasks: [String], routerFile: String?, limit: Int,
+                           repetitions: Int, chatTemplate: any ChatTemplate, reportsFolder: URL,
+                           progress: (String) -> Void) throws -> (markdown: String, files: [URL]) {
+        let (routers, file, _) = try RouterFiles.load(routerFile, for: resolved, hint: "train one with `bench train-router`")
+        let tasksDirectory = try TasksDirectory.locate()
+        let options = BenchmarkOptions(chatTemplate: chatTemplate)
+        let benchmarks = try tasks.map { try BenchmarkRegistry.load($0, from: tasksDirectory, options: options) }
+        let model = try TransformerModel(path: resolved.path, name: resolved.name, threads: threads)
+        try routers.validate(layerCount: model.layerCount, width: model.configuration.width)
+
+        var results: [TaskResult] = []
+        for benchmark in benchmarks {
+            progress("\(benchmark.name): \(repetitions) × baseline and routed …\n")
+            results.append(try measure(model: model, benchmark: benchmark, indices: benchmark.indices(limit: limit),
+                                       routers: routers, repetitions: repetitions))
+        }
+        let speed = RoutingSpeed(model: model.name, routerFile: file, threads: model.threads, tasks: results)
+        let command = "bench perf-routed --tasks \(tasks.joined(separator: ",")) --limit \(limit) --repetitions \(repetitions) "
+            + "--threads \(model.threads) --router \(file)"
+        let markdown = speed.markdown(command: command)
+        let folder = reportsFolder.appendingPathComponent(model.name, isDirectory: true)
+        try FileOperations.ensureWritableFolder(folder)
+        let markdownFile = folder.appendingPathComponent("routing-speed.md")
+        let jsonFile = folder.appendingPathComponent("routing-speed.json")
+        try FileOperations.writeAtomically(Data(markdown.utf8), to: markdownFile)
+        try FileOperations.writeAtomically(try CanonicalJSON.prettyData(speed), to: jsonFile)
+        return (markdown, [markdownFile, jsonFile])
     }
 }

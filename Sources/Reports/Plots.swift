@@ -1,4 +1,6 @@
 import Foundation
+import Runs
+import Support
 
 /// One column of a layer-usage heatmap: a task and its per-block shares.
 public struct LayerUsageColumn: Hashable, Sendable {

@@ -2,6 +2,7 @@ import Benchmarks
 import Engine
 import Foundation
 import Routing
+import Support
 
 /// One configuration of a run: the run's name, its layer policy, and what identifies the policy
 /// in the stored configuration.
@@ -125,13 +126,19 @@ public struct SuiteRunner {
         self.heartbeatSeconds = heartbeatSeconds
     }
 
-    /// Points per unit of a benchmark's headline metric: lm-eval reports SQuAD v2's metrics
-    /// (`exact`, `f1`, `HasAns_*`, `NoAns_*`, `best_*`) on a 0–100 scale already; everything
-    /// else is a fraction.
-    public static func pointsScale(metric: String) -> Double {
-        let name = metric.split(separator: ",").first.map(String.init) ?? metric
-        let percentMetrics: Set<String> = ["exact", "f1", "best_exact", "best_f1"]
-        return percentMetrics.contains(name) || name.hasPrefix("HasAns_") || name.hasPrefix("NoAns_") ? 1 : 100
+    /// Blocks of the model (0 for a backend that does not run blocks here).
+    var layerCount: Int { (model as? any RoutableLanguageModel)?.layerCount ?? 0 }
+
+    /// Sends a batch to the model under `policy`: any backend runs the whole model; only a
+    /// routable one takes another policy.
+    static func evaluate(_ model: any LanguageModel, loglikelihood scoring: [LoglikelihoodRequest],
+                         generation generating: [GenerationRequest], policy: LayerPolicy, run: String)
+        throws -> (scored: [LoglikelihoodResult], generated: [GenerationResult]) {
+        if let routable = model as? any RoutableLanguageModel {
+            return try routable.evaluate(loglikelihood: scoring, generation: generating, policy: policy)
+        }
+        guard case .full = policy else { throw RunError.notRoutable(model: model.name, run: run) }
+        return try model.evaluate(loglikelihood: scoring, generation: generating)
     }
 
     /// The configuration a task's records are stored under.
@@ -144,7 +151,7 @@ public struct SuiteRunner {
         }
         return RunConfiguration(benchVersion: settings.benchVersion, run: policy.name, task: benchmark.name,
                                 model: settings.modelName, modelSHA256: settings.modelSHA256,
-                                layerCount: model.layerCount, policy: policy.kind, routerSHA256: policy.routerSHA256,
+                                layerCount: layerCount, policy: policy.kind, routerSHA256: policy.routerSHA256,
                                 routerFile: policy.routerFile, fixedPath: policy.fixedPath,
                                 dataSHA256: benchmark.dataDigest, fewshot: benchmark.fewshotCount,
                                 fewshotRequested: settings.fewshotRequested, limit: settings.limit,
@@ -157,7 +164,7 @@ public struct SuiteRunner {
                                records: [ExampleRecord], documents: Int) -> TaskSummary {
         let primary = benchmark.info.metrics.first ?? "acc,none"
         return TaskSummary(configuration: configuration, records: records, documents: documents,
-                           primaryMetric: primary, pointsScale: pointsScale(metric: primary),
+                           primaryMetric: primary, pointsScale: benchmark.info.pointsScale,
                            aggregate: { benchmark.aggregate($0) })
     }
 
@@ -205,7 +212,7 @@ public struct SuiteRunner {
             let records: [ExampleRecord]
             do {
                 defer { heartbeat?.stop() }
-                records = try evaluate(benchmark, indices: chunk, policy: policy.policy)
+                records = try evaluate(benchmark, indices: chunk, policy: policy.policy, runName: policy.name)
             }
             for record in records { try log.append(record) }
             progress.advance(by: chunk.count)
@@ -220,18 +227,19 @@ public struct SuiteRunner {
 
     /// Sends the documents' requests to the model together and turns the answers into records,
     /// in the order of `indices`.
-    func evaluate(_ benchmark: LoadedBenchmark, indices: [Int], policy: LayerPolicy) throws -> [ExampleRecord] {
-        let started = ProgressReporter.monotonicSeconds()
+    func evaluate(_ benchmark: LoadedBenchmark, indices: [Int], policy: LayerPolicy, runName: String = "") throws -> [ExampleRecord] {
+        let started = MonotonicClock.seconds()
         let requests = try indices.map { try benchmark.request(at: $0) }
         let scoring = requests.flatMap(\.loglikelihoodRequests)
         let generating = requests.compactMap(\.generationRequest)
-        let (scored, generated) = try model.evaluate(loglikelihood: scoring, generation: generating, policy: policy)
+        let (scored, generated) = try Self.evaluate(model, loglikelihood: scoring, generation: generating, policy: policy,
+                                                    run: runName)
         guard scored.count == scoring.count, generated.count == generating.count else {
             throw RunError.invalidBenchmarkOutput(task: benchmark.name, document: benchmark.documents[indices[0]].id,
                                                   reason: "the model answered \(scored.count)/\(scoring.count) scoring and "
                                                       + "\(generated.count)/\(generating.count) generation requests")
         }
-        let secondsEach = (ProgressReporter.monotonicSeconds() - started) / Double(indices.count)
+        let secondsEach = (MonotonicClock.seconds() - started) / Double(indices.count)
 
         var records: [ExampleRecord] = []
         var nextScored = 0, nextGenerated = 0
@@ -271,7 +279,7 @@ public struct SuiteRunner {
                 prediction: score.prediction,
                 generation: benchmark.info.protectsQuestionText || generation?.text == score.prediction ? nil : generation?.text,
                 chosenIndex: chosen, choiceLogLikelihoods: lls.isEmpty ? nil : lls.map(\.logLikelihood),
-                metrics: score.metrics, path: PathSummary(paths: paths, layerCount: model.layerCount),
+                metrics: score.metrics, path: PathSummary(paths: paths, layerCount: layerCount),
                 blockApplications: blocks, forwardPasses: passes, tokens: tokens, seconds: secondsEach))
         }
         return records

@@ -4,6 +4,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Support
 
 /// Progress of one task on stderr: a redrawn bar on a terminal, plain lines every few seconds
 /// otherwise (logs and CI output stay readable).
@@ -44,7 +45,7 @@ public struct ProgressReporter {
     ///   - now: a monotonic clock in seconds (injectable for tests).
     ///   - write: where text goes (stderr by default).
     public init(label: String, total: Int, alreadyDone: Int = 0, style: Style = .automatic, interval: Double? = nil,
-                now: @escaping () -> Double = ProgressReporter.monotonicSeconds,
+                now: @escaping () -> Double = MonotonicClock.seconds,
                 write: @escaping (String) -> Void = ProgressReporter.writeToStandardError) {
         self.label = label
         self.total = total
@@ -131,13 +132,6 @@ public struct ProgressReporter {
         lastShown = t
     }
 
-    /// Seconds from a monotonic clock.
-    public static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
-
     /// Writes unbuffered to stderr.
     public static func writeToStandardError(_ text: String) {
         FileHandle.standardError.write(Data(text.utf8))
@@ -172,7 +166,7 @@ final class BatchHeartbeat: @unchecked Sendable {
 
     /// Starts the timer; `message` gets the seconds since the start.
     init(interval: Double, message: @escaping (Double) -> String, write: @escaping (String) -> Void) {
-        let start = ProgressReporter.monotonicSeconds()
+        let start = MonotonicClock.seconds()
         // The closures are only called from the timer's serial handler, under the lock.
         let output = UncheckedBox((message, write))
         timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "drllm.heartbeat"))
@@ -183,7 +177,7 @@ final class BatchHeartbeat: @unchecked Sendable {
             defer { self.lock.unlock() }
             guard !self.stopped else { return }
             let (message, write) = output.value
-            write(message(ProgressReporter.monotonicSeconds() - start))
+            write(message(MonotonicClock.seconds() - start))
         }
         timer.resume()
     }

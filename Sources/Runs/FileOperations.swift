@@ -1,4 +1,5 @@
 import Foundation
+import Support
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -7,13 +8,13 @@ import Darwin
 
 /// Small POSIX file operations the store needs with exact semantics: atomic replacement,
 /// flushed appends, truncation and advisory locks.
-enum FileOperations {
+public enum FileOperations {
     /// The text of the current `errno`.
-    static func lastError() -> String { String(cString: strerror(errno)) }
+    public static func lastError() -> String { String(cString: strerror(errno)) }
 
     /// Creates `folder` (and its parents) and proves it writable by creating and deleting a probe
     /// file — `access(W_OK)` is not enough, it says yes to root on a read-only mount.
-    static func ensureWritableFolder(_ folder: URL) throws(RunError) {
+    public static func ensureWritableFolder(_ folder: URL) throws(RunError) {
         try createFolders(folder)
         let probe = folder.appendingPathComponent(".bench-write-probe-\(getpid())")
         let fd = open(probe.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
@@ -25,7 +26,7 @@ enum FileOperations {
     /// `mkdir -p` with a reason a user can act on (Foundation's `createDirectory` reports e.g. a
     /// regular file in the way as "NSCocoaErrorDomain error 512" on Linux): names the file that
     /// blocks the path, or gives `mkdir`'s own error.
-    static func createFolders(_ folder: URL) throws(RunError) {
+    public static func createFolders(_ folder: URL) throws(RunError) {
         var missing: [String] = []
         var path = folder.standardizedFileURL.path
         var isFolder: ObjCBool = false
@@ -46,7 +47,7 @@ enum FileOperations {
 
     /// Writes `data` to `url` so that readers see either the old file or the whole new one:
     /// write a hidden temporary file in the same folder, fsync it, rename it over the target.
-    static func writeAtomically(_ data: Data, to url: URL) throws(RunError) {
+    public static func writeAtomically(_ data: Data, to url: URL) throws(RunError) {
         let temp = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         let fd = open(temp.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
@@ -72,29 +73,16 @@ enum FileOperations {
     }
 
     /// Writes all of `data` to `fd`, retrying short writes and EINTR.
-    static func writeAll(fd: Int32, data: Data, path: String) throws(RunError) {
-        let failure: String? = data.withUnsafeBytes { raw -> String? in
-            guard var p = raw.baseAddress else { return nil }
-            var left = raw.count
-            while left > 0 {
-                let n = write(fd, p, left)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return lastError()
-                }
-                p += n
-                left -= n
-            }
-            return nil
-        }
+    public static func writeAll(fd: Int32, data: Data, path: String) throws(RunError) {
+        let failure = Support.writeAll(fd, data)
         if let failure { throw .unwritableFile(path: path, reason: failure) }
     }
 
     /// Closes a file descriptor (from contexts where a `close` method shadows the C function).
-    static func closeDescriptor(_ fd: Int32) { _ = close(fd) }
+    public static func closeDescriptor(_ fd: Int32) { _ = close(fd) }
 
     /// Reads a whole file; nil when it does not exist.
-    static func readIfExists(_ url: URL) throws(RunError) -> Data? {
+    public static func readIfExists(_ url: URL) throws(RunError) -> Data? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         do {
             return try Data(contentsOf: url)
@@ -104,14 +92,14 @@ enum FileOperations {
     }
 
     /// Removes a file if it exists.
-    static func removeIfExists(_ url: URL) throws(RunError) {
+    public static func removeIfExists(_ url: URL) throws(RunError) {
         if unlink(url.path) != 0 && errno != ENOENT {
             throw .unwritableFile(path: url.path, reason: lastError())
         }
     }
 
     /// A short reason for a Foundation error (its POSIX cause when there is one).
-    static func describe(_ error: Error) -> String {
+    public static func describe(_ error: Error) -> String {
         let ns = error as NSError
         if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
             return String(cString: strerror(Int32(underlying.code)))
@@ -121,7 +109,7 @@ enum FileOperations {
     }
 
     /// Whether `name` can be one path component: non-empty, no '/', no NUL, no leading '.'.
-    static func isSafeComponent(_ name: String) -> Bool {
+    public static func isSafeComponent(_ name: String) -> Bool {
         !name.isEmpty && !name.contains("/") && !name.contains("\0") && !name.hasPrefix(".")
     }
 }

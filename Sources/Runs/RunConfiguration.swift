@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// How a run chose its layer paths.
 public enum PolicyKind: String, Codable, Hashable, Sendable {
