@@ -127,7 +127,11 @@ public struct ResultsStore: Sendable {
     // MARK: Reading
 
     /// Model folders under the root, sorted (empty when the root does not exist).
-    public func models() throws(RunError) -> [String] { try Self.subfolders(of: root) }
+    public func models() throws(RunError) -> [String] { try Self.subfolders(of: root).filter { $0 != Self.shardsFolder } }
+
+    /// The folder under the results root where shards of a split run keep their own results trees
+    /// (`shards/<I>-of-<N>/<model>/<run>/…`); never a model.
+    public static let shardsFolder = "shards"
 
     /// Run folders of a model, sorted.
     public func runs(model: String) throws(RunError) -> [String] { try Self.subfolders(of: modelFolder(model: model)) }

@@ -45,11 +45,13 @@ public struct RunRequest {
     public var force: Bool
     /// Version recorded in every configuration.
     public var benchVersion: String
+    /// The shard of a split run; its results go to `<results>/shards/<I>-of-<N>/`.
+    public var shard: Shard? = nil
 
     public init(model: ResolvedModel, threads: Int, tasks: [String], configurations: RunConfigurations,
                 routerFile: String?, fixedPath: String?, name: String?, routerBlend: RouterBlend?, limit: Int?,
                 fewshot: Int?, seed: UInt64, maxGenerationTokens: Int?, chatTemplate: any ChatTemplate,
-                extraSettings: [String: String], resultsFolder: URL, force: Bool, benchVersion: String) {
+                extraSettings: [String: String], resultsFolder: URL, force: Bool, benchVersion: String, shard: Shard? = nil) {
         self.model = model
         self.threads = threads
         self.tasks = tasks
@@ -67,6 +69,7 @@ public struct RunRequest {
         self.resultsFolder = resultsFolder
         self.force = force
         self.benchVersion = benchVersion
+        self.shard = shard
     }
 }
 
@@ -88,7 +91,10 @@ public enum RouterFiles {
 public enum RunWorkflow {
     /// Runs the request; `shouldStop` is polled between batches (SIGINT).
     public static func run(_ request: RunRequest, shouldStop: @escaping @Sendable () -> Bool = { false }) throws -> [TaskSummary] {
-        let store = ResultsStore(root: request.resultsFolder)
+        let root = request.shard.map {
+            request.resultsFolder.appendingPathComponent(ResultsStore.shardsFolder).appendingPathComponent($0.folderName)
+        } ?? request.resultsFolder
+        let store = ResultsStore(root: root)
         try store.prepare()
 
         // Everything that can be refused is checked before the model loads and before any run.
@@ -122,7 +128,9 @@ public enum RunWorkflow {
                                    benchVersion: request.benchVersion, limit: request.limit, fewshotRequested: request.fewshot,
                                    seed: request.seed, chatTemplate: request.chatTemplate.isChat, force: request.force,
                                    extraSettings: extraSettings)
-        let runner = SuiteRunner(model: model, store: store, settings: settings, shouldStop: shouldStop)
+        var shardedSettings = settings
+        shardedSettings.shard = request.shard
+        let runner = SuiteRunner(model: model, store: store, settings: shardedSettings, shouldStop: shouldStop)
         return try runner.run(benchmarks, policies: policies)
     }
 }

@@ -75,6 +75,8 @@ public struct RunSettings: Sendable {
     public var batchSize: Int
     /// Anything else that changes the numbers, recorded in each configuration's `settings`.
     public var extraSettings: [String: String]
+    /// The shard of a split run (recorded as setting `shard`), nil for the whole run.
+    public var shard: Shard?
 
     public init(modelName: String, modelSHA256: String, benchVersion: String, limit: Int? = nil,
                 fewshotRequested: Int? = nil, seed: UInt64 = 1234, chatTemplate: Bool = false, force: Bool = false,
@@ -146,6 +148,7 @@ public struct SuiteRunner {
         var extra = settings.extraSettings.merging(policy.settings) { _, own in own }
         extra["prompt_format"] = benchmark.info.promptFormat
         extra["split"] = benchmark.split.rawValue
+        if let shard = settings.shard { extra[ShardMerge.shardSetting] = shard.description }
         if let g = benchmark.info.generation {
             extra["generation"] = "max_tokens=\(g.maxTokens) until=\(g.until.map(\.debugDescription).joined(separator: ","))"
         }
@@ -187,7 +190,7 @@ public struct SuiteRunner {
         let configuration = configuration(for: benchmark, policy: policy)
         let log = try store.openTask(configuration: configuration, force: settings.force)
         defer { log.close() }
-        let indices = benchmark.indices(limit: settings.limit)
+        let indices = settings.shard.map { $0.select(benchmark.indices(limit: settings.limit)) } ?? benchmark.indices(limit: settings.limit)
         let pending = indices.filter { !log.contains(id: benchmark.documents[$0].id) }
         var progress = ProgressReporter(label: "\(policy.name)/\(benchmark.name)", total: indices.count,
                                         alreadyDone: indices.count - pending.count, style: progressStyle,

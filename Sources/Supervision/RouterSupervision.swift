@@ -125,9 +125,11 @@ public struct SupervisionGenerator {
     /// Returns all records (old and new) in plan order. `started` learns, before any search, how
     /// many planned examples `output` already holds and how many are planned; `progress` gets each
     /// new record.
-    public func run(output: URL, started: ((_ alreadySearched: Int, _ planned: Int) -> Void)? = nil,
+    public func run(output: URL, shard: Shard? = nil, started: ((_ alreadySearched: Int, _ planned: Int) -> Void)? = nil,
                     progress: ((SupervisionRecord) -> Void)? = nil) throws -> [SupervisionRecord] {
-        let planned = try plan()
+        // A shard searches the plan positions it owns (each search depends only on its example and
+        // the seed, so the shards' records interleave to the one-process file).
+        let planned = try shard.map { $0.select(try plan()) } ?? plan()
         func key(_ item: (task: String, benchmark: LoadedBenchmark, index: Int)) -> String {
             "\(item.task)/\(item.benchmark.documents[item.index].id)"
         }

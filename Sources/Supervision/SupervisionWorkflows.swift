@@ -49,7 +49,8 @@ public enum SupervisionWorkflows {
     /// with a progress line, and summarises the whole file.
     public static func search(model resolved: ResolvedModel, threads: Int, chatTemplate: any ChatTemplate,
                               sources: [SupervisionSource], config: MCTSConfig, seed: UInt64,
-                              output: String) throws -> SearchSummary {
+                              output: String, shard: Shard? = nil) throws -> SearchSummary {
+        let output = shard.map { SupervisionShards.file(of: output, shard: $0) } ?? output
         try config.check()
         let model = try TransformerModel(path: resolved.path, name: resolved.name, threads: threads)
         let generator = SupervisionGenerator(model: model, tasksDirectory: try TasksDirectory.locate(), sources: sources,
@@ -59,7 +60,7 @@ public enum SupervisionWorkflows {
         // Examples found in the output are skipped; the reporter counts them up front so that the
         // rate and ETA are about the searches of this run.
         var reporter: ProgressReporter?
-        let records = try generator.run(output: URL(fileURLWithPath: output), started: { already, planned in
+        let records = try generator.run(output: URL(fileURLWithPath: output), shard: shard, started: { already, planned in
             reporter = ProgressReporter(label: "mcts", total: planned, alreadyDone: already)
         }, progress: { r in
             seen += 1
@@ -107,5 +108,72 @@ public enum SupervisionWorkflows {
         try result.routers.write(to: output)
         return TrainingSummary(output: output, examples: examples.count, trainLabelCounts: result.trainLabelCounts,
                                seconds: MonotonicClock.seconds() - t0, metrics: result.routers.provenance.metrics)
+    }
+}
+
+/// MCTS records split over shards: shard I of N writes `<output without .jsonl>.shard-I-of-N.jsonl`
+/// holding plan positions I−1, I−1+N, …; merging interleaves them back into plan order.
+public enum SupervisionShards {
+    /// The file shard `shard` of `output` writes.
+    public static func file(of output: String, shard: Shard) -> String {
+        let base = output.hasSuffix(".jsonl") ? String(output.dropLast(6)) : output
+        return "\(base).shard-\(shard.folderName).jsonl"
+    }
+
+    /// Interleaves the shard files of `output` into `output` (atomically): record p of the
+    /// one-process file is record p / N of shard p mod N + 1. Refused, writing nothing, when a
+    /// shard file is missing, an example is in two shards, or the counts cannot come from one plan.
+    public static func merge(output: String) throws -> Int {
+        let url = URL(fileURLWithPath: output)
+        let folder = url.deletingLastPathComponent()
+        let base = url.lastPathComponent.hasSuffix(".jsonl") ? String(url.lastPathComponent.dropLast(6)) : url.lastPathComponent
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [])
+            .filter { $0.hasPrefix(base + ".shard-") && $0.hasSuffix(".jsonl") }
+        var shards: [(Shard, String)] = []
+        for name in names {
+            let middle = name.dropFirst(base.count + 7).dropLast(6)
+            let parts = middle.split(separator: "-")
+            guard parts.count == 3, parts[1] == "of", let i = Int(parts[0]), let n = Int(parts[2]) else { continue }
+            shards.append((try Shard(number: i, count: n), name))
+        }
+        guard let count = shards.first?.0.count else { throw ShardMergeError.nothingToMerge(folder: folder.path + "/" + base + ".shard-*") }
+        guard shards.allSatisfy({ $0.0.count == count }) else {
+            throw ShardMergeError.mixedSupervisionFiles(output: output, found: shards.map(\.1).sorted())
+        }
+        let present = Set(shards.map(\.0.number))
+        let absent = (1...count).filter { !present.contains($0) }
+        if !absent.isEmpty { throw ShardMergeError.missingShards(numbers: absent, count: count, folder: folder.path) }
+        shards.sort { $0.0.number < $1.0.number }
+        var lines: [[Data]] = []
+        var seen: [String: String] = [:]
+        for (shard, name) in shards {
+            let file = folder.appendingPathComponent(name)
+            let data = try FileOperations.readIfExists(file) ?? Data()
+            var own: [Data] = []
+            for record in try SupervisionGenerator.readRecords(file) {
+                let key = SupervisionGenerator.recordKey(record)
+                if let other = seen[key] {
+                    throw ShardMergeError.duplicateDocument(task: record.task, id: record.id, shards: [other, shard.description])
+                }
+                seen[key] = shard.description
+            }
+            var start = data.startIndex
+            while let newline = data[start...].firstIndex(of: 0x0A) {
+                if newline > start { own.append(Data(data[start...newline])) }
+                start = newline + 1
+            }
+            lines.append(own)
+        }
+        // Counts of one plan split round-robin: shard 1 holds the most, each later one the same or one fewer.
+        let counts = lines.map(\.count)
+        for k in 1..<max(1, counts.count) where !(counts[k] <= counts[k - 1] && counts[k] >= counts[0] - 1) {
+            throw ShardMergeError.missingDocuments(task: base, count: counts[0] - counts[k],
+                                                   first: ["shard \(k + 1) of \(count) holds \(counts[k]) records, shard 1 holds \(counts[0])"])
+        }
+        var merged = Data()
+        let total = counts.reduce(0, +)
+        for p in 0..<total { merged.append(lines[p % count][p / count]) }
+        try FileOperations.writeAtomically(merged, to: url)
+        return total
     }
 }

@@ -33,6 +33,7 @@ struct Run: ParsableCommand {
     @Option(name: .customLong("max-gen-tokens"), help: "Cap on generated tokens for generative tasks (AIME's lm-eval default of 32768 exceeds the context).")
     var maxGenTokens: Int?
     @Flag(help: "Delete existing results of each task and start over.") var force = false
+    @OptionGroup var shardOptions: ShardOptions
 
     func validate() throws {
         if suite == nil && tasks == nil { throw ValidationError("give --suite indomain|ood|all or --tasks a,b,…") }
@@ -63,7 +64,8 @@ struct Run: ParsableCommand {
             configurations: config, routerFile: router, fixedPath: path, name: name, routerBlend: routerBlend,
             limit: limit, fewshot: fewshot, seed: seed, maxGenerationTokens: maxGenTokens,
             chatTemplate: try modelOptions.template(of: model), extraSettings: modelOptions.templateSettings,
-            resultsFolder: URL(fileURLWithPath: results), force: force, benchVersion: BenchVersion.string)
+            resultsFolder: URL(fileURLWithPath: results), force: force, benchVersion: BenchVersion.string,
+            shard: try shardOptions.resolve())
         let flag = InterruptFlag()
         flag.installSignalHandler()
         do {
@@ -167,4 +169,26 @@ struct PerfRouted: ParsableCommand {
 func reportsFolder(_ reports: String?, results: String) -> URL {
     if let reports { return URL(fileURLWithPath: reports) }
     return URL(fileURLWithPath: results).standardizedFileURL.deletingLastPathComponent().appendingPathComponent("reports", isDirectory: true)
+}
+
+struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Gather the shards of split runs (<results>/shards/I-of-N/) into the run folders, or of a split MCTS search (--mcts FILE).",
+        discussion: "Refuses, changing nothing, when a shard is missing, shards ran different configurations, or a document is missing or in two shards.")
+    @Option(help: "Results folder holding shards/.") var results: String = "results"
+    @Option(help: "Only this model.") var model: String?
+    @Option(name: .customLong("run"), help: "Only this run.") var runName: String?
+    @Option(help: "Merge the shard files of this MCTS output (FILE.shard-I-of-N.jsonl) into FILE instead.") var mcts: String?
+
+    func run() throws {
+        if let mcts {
+            let count = try SupervisionShards.merge(output: mcts)
+            ProgressReporter.writeToStandardError("merged \(count) MCTS records into \(mcts)\n")
+            return
+        }
+        let merged = try ShardMerge.merge(results: URL(fileURLWithPath: results), model: model, run: runName)
+        for task in merged {
+            ProgressReporter.writeToStandardError("merged \(task.model)/\(task.run)/\(task.task): \(task.documents) documents from \(task.shards) shards\n")
+        }
+    }
 }

@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Benchmarks
 import Routing
+import Runs
 import Support
 
 /// Options that pick and load a model.
@@ -69,5 +70,20 @@ func parsePath(_ text: String?, layerCount: Int) throws -> LayerPolicy {
         return .fixed(path)
     } catch {
         throw ValidationError("--path: \(error.description)")
+    }
+}
+
+/// `--shard I/N` and `--shards N`: which share of the work this process does. Without `--shard`,
+/// a Slurm array task or a Kubernetes Indexed Job supplies it through the environment.
+struct ShardOptions: ParsableArguments {
+    @Option(help: "Do shard I of N of the work (1-based, e.g. 1/3); results go to <results>/shards/I-of-N/. Default: from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX when set.")
+    var shard: String?
+    @Option(help: "The shard count when the scheduler gives only an index (Kubernetes JOB_COMPLETION_INDEX; or set DRLLM_SHARDS).")
+    var shards: Int?
+
+    /// The shard to do, nil for all of the work.
+    func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Shard? {
+        if let shard { return try Shard(parsing: shard) }
+        return try Shard.fromEnvironment(environment, count: shards)
     }
 }

@@ -19,6 +19,7 @@ struct MCTS: ParsableCommand {
     @Option(help: "Output JSONL file (default: the model's, from `bench models`).") var output: String?
     @Option(help: "Simulations per example.") var simulations: Int = 50
     @Option(help: "Seed for sampling examples and for the search.") var seed: UInt64 = 0
+    @OptionGroup var shardOptions: ShardOptions
 
     func run() throws {
         let model = try modelOptions.resolve()
@@ -28,7 +29,7 @@ struct MCTS: ParsableCommand {
         try printJSON(try SupervisionWorkflows.search(
             model: model, threads: modelOptions.threads, chatTemplate: try modelOptions.template(of: model),
             sources: try mix.map(SupervisionSource.parse) ?? SupervisionSource.paperMix(total: total),
-            config: config, seed: seed, output: output))
+            config: config, seed: seed, output: output, shard: try shardOptions.resolve()))
     }
 }
 
