@@ -47,6 +47,8 @@ public struct RunRequest {
     public var benchVersion: String
     /// The shard of a split run; its results go to `<results>/shards/<I>-of-<N>/`.
     public var shard: Shard? = nil
+    /// The backend that evaluates the model.
+    public var backend: Backend = .native
 
     public init(model: ResolvedModel, threads: Int, tasks: [String], configurations: RunConfigurations,
                 routerFile: String?, fixedPath: String?, name: String?, routerBlend: RouterBlend?, limit: Int?,
@@ -109,16 +111,24 @@ public enum RunWorkflow {
                                        maxGenerationTokens: request.maxGenerationTokens)
         let benchmarks = try request.tasks.map { try BenchmarkRegistry.load($0, from: tasksDirectory, options: options) }
 
-        let model = try TransformerModel(path: request.model.path, name: request.model.name, threads: request.threads)
+        let model = try request.backend.make(model: request.model, threads: request.threads)
         var policies: [RunPolicy] = []
-        if let text = request.fixedPath {
-            let path = try LayerPath.parse(text)
-            try path.validate(layerCount: model.layerCount)
-            policies = [.fixed(path, name: request.name ?? "path")]
-        } else {
+        if request.fixedPath != nil || routers != nil {
+            // Paths and routers need a model whose blocks run here.
+            guard let routable = model as? TransformerModel else {
+                throw RunError.notRoutable(model: model.name, run: request.name ?? "routed")
+            }
+            if let text = request.fixedPath {
+                let path = try LayerPath.parse(text)
+                try path.validate(layerCount: routable.layerCount)
+                policies = [.fixed(path, name: request.name ?? "path")]
+            } else if let routers {
+                try routers.set.validate(layerCount: routable.layerCount, width: routable.configuration.width)
+            }
+        }
+        if request.fixedPath == nil {
             if request.configurations != .routed { policies.append(.baseline()) }
             if let routers {
-                try routers.set.validate(layerCount: model.layerCount, width: model.configuration.width)
                 policies.append(.routed(routers.set, sha256: routers.sha256, file: routers.file, name: request.name ?? "routed"))
             }
         }

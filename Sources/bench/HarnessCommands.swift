@@ -114,10 +114,21 @@ struct Report: ParsableCommand {
     @Option(name: .customLong("readme-file"), help: "README to update.") var readmeFile: String = "README.md"
     @Option(help: "Results folder.") var results: String = "results"
     @Option(help: "Reports folder (default: `reports` beside the results folder).") var reports: String?
+    @Option(name: .customLong("run"), help: "Report this one run on its own (<reports>/<model>/<run>.md and .csv) instead.")
+    var runName: String?
+    @Option(help: "Model of --run (default: the registry's default model).") var model: String?
 
     func run() throws {
         let resultsURL = URL(fileURLWithPath: results)
         let reportsDir = reportsFolder(reports, results: results)
+        if let runName {
+            let report = try RunReport.load(resultsDir: resultsURL, model: try model ?? ModelLocator().registry().defaultModel,
+                                            run: runName, taskOrder: BenchmarkRegistry.names(in: .all) + BenchmarkRegistry.names)
+            print(report.markdown(command: report.command), terminator: "")
+            let files = try report.write(reportsDir: reportsDir, command: report.command)
+            ProgressReporter.writeToStandardError("wrote \(files.map(\.path).joined(separator: ", "))\n")
+            return
+        }
         let store = ResultsStore(root: resultsURL)
         // The README first: a README without markers (or no results) is refused before any report is written.
         if readme {
