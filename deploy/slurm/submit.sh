@@ -153,7 +153,7 @@ fi
 
 array_job=$(sbatch_out=$("${array_cmd[@]}") && echo "${sbatch_out%%;*}") || die "sbatch of the array failed"
 [[ "$array_job" =~ ^[0-9]+$ ]] || die "unexpected sbatch output '$array_job'"
-echo "array job: $array_job (bench $command, shards $array of $shards, $cpus CPUs each)"
+echo "array job: $array_job (bench $command, shards $array of $shards, CPUs per shard: $cpus)"
 ids=$array_job
 if [ "$merge" = 1 ]; then
     merge_cmd=("${merge_cmd[@]/ARRAY_JOB/$array_job}")
@@ -163,6 +163,7 @@ if [ "$merge" = 1 ]; then
     ids="$array_job,$merge_job"
 fi
 echo "watch:     squeue -j $ids    (or: scontrol show job $array_job)"
-echo "logs:      $repo/$logs/bench-$command-${array_job}_<shard>.out$([ "$merge" = 0 ] || echo ", $repo/$logs/bench-merge-$merge_job.out")"
+case "$logs" in /*) log_dir=$logs ;; *) log_dir=$repo/$logs ;; esac
+echo "logs:      $log_dir/bench-$command-${array_job}_<shard>.out$([ "$merge" = 0 ] || echo ", $log_dir/bench-merge-$merge_job.out")"
 echo "cancel:    scancel $ids"
 echo "rerun a failed shard I: $0 --shards $shards --only I -- ${bench_args[*]}"
