@@ -30,6 +30,14 @@ public struct Shard: Equatable, Sendable, CustomStringConvertible {
         items.enumerated().filter { contains(position: $0.offset) }.map(\.element)
     }
 
+    /// Parses a folder name `I-of-N`; nil when `name` is not one.
+    public init?(folderName name: Substring) {
+        let parts = name.split(separator: "-")
+        guard parts.count == 3, parts[1] == "of", let i = Int(parts[0]), let n = Int(parts[2]),
+              let shard = try? Shard(number: i, count: n) else { return nil }
+        self = shard
+    }
+
     /// Parses `I/N` (1-based I).
     public init(parsing text: String) throws(ShardError) {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)

@@ -127,11 +127,10 @@ public enum ShardMerge {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
         var shards: [Shard] = []
         for name in names where !name.hasPrefix(".") {
-            let parts = name.split(separator: "-")
-            guard parts.count == 3, parts[1] == "of", let i = Int(parts[0]), let n = Int(parts[2]) else {
+            guard let shard = Shard(folderName: Substring(name)) else {
                 throw ShardMergeError.strayFolder(path: root.appendingPathComponent(name).path)
             }
-            shards.append(try Shard(number: i, count: n))
+            shards.append(shard)
         }
         guard let count = shards.first?.count else { throw ShardMergeError.nothingToMerge(folder: root.path) }
         if let other = shards.first(where: { $0.count != count }) {

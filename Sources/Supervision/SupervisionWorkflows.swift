@@ -131,10 +131,8 @@ public enum SupervisionShards {
             .filter { $0.hasPrefix(base + ".shard-") && $0.hasSuffix(".jsonl") }
         var shards: [(Shard, String)] = []
         for name in names {
-            let middle = name.dropFirst(base.count + 7).dropLast(6)
-            let parts = middle.split(separator: "-")
-            guard parts.count == 3, parts[1] == "of", let i = Int(parts[0]), let n = Int(parts[2]) else { continue }
-            shards.append((try Shard(number: i, count: n), name))
+            guard let shard = Shard(folderName: name.dropFirst(base.count + 7).dropLast(6)) else { continue }
+            shards.append((shard, name))
         }
         guard let count = shards.first?.0.count else { throw ShardMergeError.nothingToMerge(folder: folder.path + "/" + base + ".shard-*") }
         guard shards.allSatisfy({ $0.0.count == count }) else {
