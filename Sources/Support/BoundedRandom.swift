@@ -1,7 +1,7 @@
 extension RandomNumberGenerator {
     /// A uniform integer in `0..<bound`, by rejection so that no residue is favoured.
     ///
-    /// The project's seeded generators (Routing's `SplitMix64`, Harness's `Xoshiro256StarStar`)
+    /// The project's seeded generators (`SplitMix64`, `Xoshiro256StarStar`)
     /// use this instead of the standard library's `random(in:using:)`, whose algorithm is not
     /// promised to stay the same across Swift releases: results must depend on the seed only.
     public mutating func nextInt(below bound: Int) -> Int {
