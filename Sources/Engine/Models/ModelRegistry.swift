@@ -1,6 +1,6 @@
 import Foundation
 
-/// One named model of the registry (`models/registry.json`): where its GGUF comes from and what
+/// One named model of the registry (`data/models.json`): where its GGUF comes from and what
 /// belongs to it. Adding a model is one entry in that file; nothing in the code names a model.
 public struct ModelEntry: Codable, Sendable, Equatable {
     /// The name used on the command line and as the folder under `results/` (`smollm2-135m-instruct`).
@@ -46,7 +46,7 @@ public struct ModelSource: Codable, Sendable, Equatable {
     public var parts: [Part]
 }
 
-/// The registry of named models, read from `models/registry.json`.
+/// The registry of named models, read from `data/models.json`.
 public struct ModelRegistry: Codable, Sendable, Equatable {
     public var formatVersion: Int
     /// The model commands use when `--model` is not given.
@@ -59,9 +59,9 @@ public struct ModelRegistry: Codable, Sendable, Equatable {
         case defaultModel = "default"
     }
 
-    /// The registry file's name inside a `models/` folder.
-    public static let fileName = "registry.json"
-    /// Environment variable naming a registry file to use instead of the one found under `models/`.
+    /// The registry file, relative to the repository root (beside `models/`, which is git-ignored).
+    public static let fileName = "data/models.json"
+    /// Environment variable naming a registry file to use instead of the repository's.
     public static let environmentVariable = "DRLLM_MODEL_REGISTRY"
 
     /// The entry called `name` (case-insensitive), if any.
@@ -138,14 +138,15 @@ public struct ModelLocator: Sendable {
         registryOverride = environment[ModelRegistry.environmentVariable].flatMap { $0.isEmpty ? nil : URL(fileURLWithPath: $0) }
     }
 
-    /// The registry: `$DRLLM_MODEL_REGISTRY`, else the first `models/registry.json` found.
+    /// The registry: `$DRLLM_MODEL_REGISTRY`, else the first `data/models.json` found.
     public func registry() throws(ModelRegistryError) -> ModelRegistry {
         if let registryOverride { return try ModelRegistry.load(from: registryOverride) }
-        for dir in searchDirectories {
-            let url = dir.appendingPathComponent(ModelRegistry.fileName)
-            if FileManager.default.fileExists(atPath: url.path) { return try ModelRegistry.load(from: url) }
+        // Each searched `models/` folder's parent is a candidate repository root.
+        let candidates = searchDirectories.map { $0.deletingLastPathComponent().appendingPathComponent(ModelRegistry.fileName) }
+        for url in candidates where FileManager.default.fileExists(atPath: url.path) {
+            return try ModelRegistry.load(from: url)
         }
-        throw .notFound(searched: searchDirectories.map { $0.appendingPathComponent(ModelRegistry.fileName).path })
+        throw .notFound(searched: candidates.map(\.path))
     }
 
     /// Where the registry entry's file is installed, if it is.
