@@ -38,6 +38,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // MARK: - System libraries (Debian -dev packages)
@@ -51,8 +52,10 @@ let package = Package(
         .target(name: "Engine", dependencies: ["CBLAS", "Support"], swiftSettings: engineSettings),
         .target(name: "Benchmarks", dependencies: ["Engine", "Support", "CJSONC", "CCSV"], swiftSettings: engineSettings),
         .target(name: "Routing", dependencies: ["Engine", "Support", "CBLAS"], swiftSettings: engineSettings),
+        // OpenAIBackend: a model behind an OpenAI-compatible completions server, as lm-eval's local-completions reaches it.
+        .target(name: "OpenAIBackend", dependencies: ["Engine", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         // Runs: executing benchmarks, durable records, resume, summaries, statistics, progress.
-        .target(name: "Runs", dependencies: ["Engine", "Benchmarks", "Routing", "Support"], swiftSettings: engineSettings),
+        .target(name: "Runs", dependencies: ["Engine", "Benchmarks", "Routing", "Support", "OpenAIBackend"], swiftSettings: engineSettings),
         // Reports: comparisons and their renderers (Markdown, CSV, SVG, README).
         .target(name: "Reports", dependencies: ["Runs", "Benchmarks", "Support", "CCSV"], swiftSettings: engineSettings),
         // Supervision: MCTS path search over training data, router training data.
@@ -62,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "Engine", "Benchmarks", "Routing", "Runs", "Reports", "Supervision", "Support",
+                "Engine", "Benchmarks", "Routing", "Runs", "Reports", "Supervision", "Support", "OpenAIBackend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,6 +74,7 @@ let package = Package(
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Support"], exclude: ["Fixtures"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Engine", "Support"]),
+        .testTarget(name: "OpenAIBackendTests", dependencies: ["OpenAIBackend", "Engine"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Engine", "Support"]),
         // "bench": the end-to-end tests (CLIEndToEndTests) run the real executable, so `swift test` must build it.
         .testTarget(name: "HarnessTests", dependencies: ["Runs", "Reports", "Supervision", "Benchmarks", "Engine", "Routing", "Support", "bench"]),

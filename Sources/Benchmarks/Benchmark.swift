@@ -190,7 +190,7 @@ public struct BenchmarkInfo: Sendable, Hashable {
 }
 
 /// A document of some benchmark: everything a record needs besides the model's answer.
-public protocol BenchmarkDocument: Sendable, Hashable {
+public protocol BenchmarkDocument: Sendable, Hashable, Encodable {
     /// Stable id, unique within the benchmark.
     var id: String { get }
     /// The gold answer as a short string for records (for GPQA only a letter like `(B)`).

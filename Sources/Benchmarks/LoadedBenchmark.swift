@@ -29,6 +29,7 @@ public struct LoadedBenchmark: Sendable {
     private let makeScore: @Sendable (Int, BenchmarkResponse) -> ExampleScore
     private let makeAggregate: @Sendable ([ExampleScore]) -> BenchmarkAggregate
     private let fewshotIDs: @Sendable (Int) -> [String]
+    private let encodeDocument: @Sendable (Int) throws -> Data
 
     /// Loads `benchmark`'s documents of `split` and draws few-shot examples the way lm-eval does.
     ///
@@ -61,6 +62,11 @@ public struct LoadedBenchmark: Sendable {
         self.makeScore = { index, response in benchmark.score(documents[index], response: response) }
         self.makeAggregate = { scores in benchmark.aggregate(scores) }
         self.fewshotIDs = { index in examples[index].map(\.id) }
+        self.encodeDocument = { index in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return try encoder.encode(documents[index])
+        }
     }
 
     /// The name, e.g. `arc_easy`.
@@ -76,6 +82,13 @@ public struct LoadedBenchmark: Sendable {
     public func request(at index: Int) throws -> BenchmarkRequest {
         try check(index)
         return makeRequest(index)
+    }
+
+    /// Document `index` as JSON (its fields as this package reads them from the data; what an
+    /// export writes as lm-eval's per-sample `doc`).
+    public func documentJSON(at index: Int) throws -> Data {
+        try check(index)
+        return try encodeDocument(index)
     }
 
     /// The ids of the few-shot examples document `index` is shown.

@@ -103,7 +103,13 @@ public enum RunWorkflow {
 
         // Everything that can be refused is checked before the model loads and before any run.
         // The model file is hashed once (hundreds of MB for the larger models).
-        let modelSHA256 = try FileDigest.sha256(path: request.model.path)
+        // A served model's weights are not here: its file stands only for the tokenizer, whose digest
+        // is recorded as a setting instead.
+        let fileSHA256 = try FileDigest.sha256(path: request.model.path)
+        let modelSHA256 = request.backend.weightsAreLocal ? fileSHA256 : ""
+        if !request.backend.weightsAreLocal && (request.fixedPath != nil || request.configurations != .baseline) {
+            throw RunError.notRoutable(model: request.model.name, run: request.fixedPath != nil ? request.name ?? "path" : "routed")
+        }
         var routers: (set: RouterSet, file: String, sha256: String)?
         if request.fixedPath == nil && request.configurations != .baseline {
             routers = try RouterFiles.load(request.routerFile, for: request.model, modelSHA256: modelSHA256,
@@ -131,12 +137,16 @@ public enum RunWorkflow {
             }
         }
         if request.fixedPath == nil {
-            if request.configurations != .routed { policies.append(.baseline()) }
+            if request.configurations != .routed {
+                // A served model's baseline may be named, to sit beside the native one it is compared with.
+                policies.append(.baseline(name: request.backend.weightsAreLocal ? "baseline" : request.name ?? "baseline"))
+            }
             if let routers {
                 policies.append(.routed(routers.set, sha256: routers.sha256, file: routers.file, name: request.name ?? "routed"))
             }
         }
-        var extraSettings = request.extraSettings
+        var extraSettings = request.extraSettings.merging(request.backend.settings) { _, backend in backend }
+        if !request.backend.weightsAreLocal { extraSettings["tokenizer_sha256"] = fileSHA256 }
         if let cap = request.maxGenerationTokens { extraSettings["max_gen_tokens"] = String(cap) }
         let settings = RunSettings(modelName: request.model.name, modelSHA256: modelSHA256,
                                    benchVersion: request.benchVersion, limit: request.limit, fewshotRequested: request.fewshot,

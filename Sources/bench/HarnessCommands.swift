@@ -16,10 +16,11 @@ struct Run: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Suite: indomain, ood or all.") var suite: String?
     @Option(help: "Comma-separated benchmark names (see `bench tasks`); suites allowed too.") var tasks: String?
-    @Option(help: "baseline, routed or both (one after the other).") var config: RunConfigurations = .both
+    @Option(help: "baseline, routed or both (one after the other; default both, baseline with --backend openai).")
+    var config: RunConfigurations?
     @Option(help: "RouterSet file for the routed configuration (default: the model's, from `bench models`).") var router: String?
     @Option(help: "A fixed layer path (comma-separated block indices) run as a third kind of configuration.") var path: String?
-    @Option(help: "Run name: required for --path; for the routed run it replaces `routed` (required with --router-blend).") var name: String?
+    @Option(help: "Run name: required for --path; for the routed run it replaces `routed` (required with --router-blend); with --backend openai it names the baseline (e.g. beside the native one).") var name: String?
     @Option(name: .customLong("router-blend"),
             help: "The paper's control knob: blend router probabilities with a one-hot on a class before the argmax, ALPHA or CLASS:ALPHA (default class execute: more ALPHA, fewer layers saved; ALPHA > 0.5 is the baseline). Needs --name.",
             transform: { text in
@@ -34,21 +35,31 @@ struct Run: ParsableCommand {
     var maxGenTokens: Int?
     @Flag(help: "Delete existing results of each task and start over.") var force = false
     @OptionGroup var shardOptions: ShardOptions
+    @OptionGroup var backendOptions: BackendOptions
+
+    /// `--config`, defaulting to both for the native engine and to baseline for a served model.
+    var configurations: RunConfigurations { config ?? (backendOptions.isServed ? .baseline : .both) }
 
     func validate() throws {
+        if backendOptions.isServed {
+            if configurations != .baseline || path != nil {
+                throw ValidationError("--backend openai runs the baseline only: the server runs every block, so routers and fixed paths need the native engine")
+            }
+            if routerBlend != nil || router != nil { throw ValidationError("--router and --router-blend need the native engine") }
+        }
         if suite == nil && tasks == nil { throw ValidationError("give --suite indomain|ood|all or --tasks a,b,…") }
         if let suite, BenchmarkSuite(rawValue: suite) == nil {
             throw ValidationError("unknown suite '\(suite)': expected indomain, ood or all")
         }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if path != nil && name == nil { throw ValidationError("--path needs --name (the run's folder name)") }
-        if name != nil && path == nil && config == .baseline {
+        if name != nil && path == nil && configurations == .baseline && !backendOptions.isServed {
             throw ValidationError("--name names the routed or --path run; the --config baseline run is always 'baseline'")
         }
         if let maxGenTokens, maxGenTokens < 1 { throw ValidationError("--max-gen-tokens must be at least 1") }
         if routerBlend != nil {
             if path != nil { throw ValidationError("--router-blend applies to routed runs, not to a fixed --path") }
-            if config != .routed { throw ValidationError("--router-blend needs --config routed (the baseline has no routers)") }
+            if configurations != .routed { throw ValidationError("--router-blend needs --config routed (the baseline has no routers)") }
             if name == nil { throw ValidationError("--router-blend needs --name (so its results do not mix with the plain routed run)") }
         }
         if let path {
@@ -57,15 +68,16 @@ struct Run: ParsableCommand {
     }
 
     func run() throws {
-        let model = try modelOptions.resolve()
-        let request = RunRequest(
+        let (backend, model) = try backendOptions.resolve(model: modelOptions.model)
+        var request = RunRequest(
             model: model, threads: modelOptions.threads,
             tasks: try BenchmarkRegistry.resolve([suite, tasks].compactMap { $0 }.joined(separator: ",")),
-            configurations: config, routerFile: router, fixedPath: path, name: name, routerBlend: routerBlend,
+            configurations: configurations, routerFile: router, fixedPath: path, name: name, routerBlend: routerBlend,
             limit: limit, fewshot: fewshot, seed: seed, maxGenerationTokens: maxGenTokens,
             chatTemplate: try modelOptions.template(of: model), extraSettings: modelOptions.templateSettings,
             resultsFolder: URL(fileURLWithPath: results), force: force, benchVersion: BenchVersion.string,
             shard: try shardOptions.resolve())
+        request.backend = backend
         let flag = InterruptFlag()
         flag.installSignalHandler()
         do {
@@ -201,5 +213,40 @@ struct Merge: ParsableCommand {
         for task in merged {
             ProgressReporter.writeToStandardError("merged \(task.model)/\(task.run)/\(task.task): \(task.documents) documents from \(task.shards) shards\n")
         }
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write one run's results in another harness's format: lm-eval's results_<timestamp>.json and samples_<task>_<timestamp>.jsonl.")
+    @Option(help: "Format: \(RunExportFormat.all.map(\.formatName).joined(separator: ", ")).") var format: String = "lm-eval"
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(name: .customLong("run"), help: "Run to export.") var runName: String = "baseline"
+    @Option(help: "Comma-separated tasks (default: every task of the run).") var tasks: String?
+    @Option(help: "Results folder.") var results: String = "results"
+    @Option(help: "Output folder (default: reports/<model>/<format>/<run>).") var out: String?
+    @Option(help: "Timestamp in the file names (default: now, UTC, as lm-eval writes it: 2026-12-05T10-00-00.000000).")
+    var timestamp: String?
+
+    func validate() throws {
+        guard RunExportFormat.named(format) != nil else {
+            throw ValidationError("unknown --format '\(format)': expected \(RunExportFormat.all.map(\.formatName).joined(separator: " or "))")
+        }
+        if let timestamp, timestamp.isEmpty || timestamp.contains("/") || timestamp.contains("_") {
+            throw ValidationError("--timestamp must be non-empty, without '/' or '_' (lm-eval splits file names at '_')")
+        }
+    }
+
+    func run() throws {
+        let resolved = try modelOptions.resolve()
+        let model = resolved.name
+        let request = ExportWorkflow.Request(
+            resultsDirectory: URL(fileURLWithPath: results), model: model, run: runName,
+            tasks: try tasks.map { try BenchmarkRegistry.resolve($0) },
+            outputDirectory: URL(fileURLWithPath: out ?? "reports/\(model)/\(format)/\(runName)"),
+            exporter: RunExportFormat.named(format)!, timestamp: timestamp ?? ExportWorkflow.timestamp(Date()),
+            chatTemplate: try modelOptions.template(of: resolved))
+        let files = try ExportWorkflow.run(request)
+        for file in files { print(file.path) }
     }
 }

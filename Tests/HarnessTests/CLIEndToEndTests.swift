@@ -422,6 +422,72 @@ final class CLIEndToEndTests: XCTestCase {
         XCTAssertEqual(CLIFiles.files(under: results), before, "compare must not change the results")
     }
 
+    // MARK: bench export --format lm-eval (read back by lm-eval's own code in scripts/lmeval/check_export.sh)
+
+    func testExportWritesLMEvalResultsAndOneSampleLinePerDocumentAndFilter() throws {
+        let (results, _) = try suiteRun()
+        let work = try makeTemporaryFolder(self)
+        let out = work.appendingPathComponent("export")
+        let stamp = "2026-12-05T10-00-00.000000"
+        let r = try CLIProcess.run(["export", "--run", "routed", "--results", results.path, "--out", out.path, "--timestamp", stamp],
+                                   in: work)
+        XCTAssertEqual(r.status, 0, r.transcript)
+        XCTAssertEqual(Set(CLIFiles.files(under: out)),
+                       ["results_\(stamp).json", "samples_arc_easy_\(stamp).jsonl", "samples_gsm8k_\(stamp).jsonl"])
+        let exported = try CLIFiles.jsonObject(out.appendingPathComponent("results_\(stamp).json"))
+        let table = try XCTUnwrap(exported["results"] as? [String: [String: Any]])
+        for task in ["arc_easy", "gsm8k"] {
+            let summary = try CLIFiles.jsonObject(results.appendingPathComponent("\(Self.model)/routed/\(task).json"))
+            let metrics = try XCTUnwrap(summary["metrics"] as? [String: [String: Any]])
+            for (key, metric) in metrics {
+                XCTAssertEqual(table[task]?[key] as? Double, metric["value"] as? Double, "\(task) \(key)")
+                let (name, filter) = (key.split(separator: ",")[0], key.split(separator: ",")[1])
+                XCTAssertEqual(table[task]?["\(name)_stderr,\(filter)"] as? Double, metric["stderr"] as? Double, "\(task) \(key) stderr")
+            }
+            XCTAssertEqual((exported["n-samples"] as? [String: [String: Int]])?[task]?["effective"], 3)
+        }
+        let gsm8kConfiguration = try CLIFiles.jsonObject(results.appendingPathComponent("\(Self.model)/routed/gsm8k.config.json"))
+        XCTAssertEqual((exported["n-shot"] as? [String: Int])?["gsm8k"], gsm8kConfiguration["fewshot"] as? Int)
+        XCTAssertEqual((exported["versions"] as? [String: String])?["gsm8k"], "3.0")
+        // GSM8K: one line per document and filter, its extraction in filtered_resps, its metric at top level.
+        let gsm8k = try CLIFiles.records(out.appendingPathComponent("samples_gsm8k_\(stamp).jsonl"))
+        let records = try CLIFiles.records(results.appendingPathComponent("\(Self.model)/routed/gsm8k.jsonl"))
+        XCTAssertEqual(gsm8k.count, 6)
+        XCTAssertEqual(Set(gsm8k.compactMap { $0["filter"] as? String }), ["strict-match", "flexible-extract"])
+        for sample in gsm8k {
+            let docID = try XCTUnwrap(sample["doc_id"] as? Int)
+            let record = try XCTUnwrap(records.first { $0["index"] as? Int == docID })
+            let filter = try XCTUnwrap(sample["filter"] as? String)
+            XCTAssertEqual(sample["exact_match"] as? Double, (record["metrics"] as? [String: Double])?["exact_match,\(filter)"])
+            XCTAssertEqual((sample["resps"] as? [[String]])?.first?.first, record["prediction"] as? String)
+            XCTAssertEqual(((sample["arguments"] as? [String: [String: Any]])?["gen_args_0"]?["arg_0"] as? String)?.hasSuffix("Answer:"), true)
+        }
+        // ARC: one line per document, each choice's log-likelihood as lm-eval writes a response.
+        let arc = try CLIFiles.records(out.appendingPathComponent("samples_arc_easy_\(stamp).jsonl"))
+        let arcRecords = try CLIFiles.records(results.appendingPathComponent("\(Self.model)/routed/arc_easy.jsonl"))
+        XCTAssertEqual(arc.count, 3)
+        for sample in arc {
+            let record = try XCTUnwrap(arcRecords.first { $0["index"] as? Int == sample["doc_id"] as? Int })
+            let lls = try XCTUnwrap(record["choice_loglikelihoods"] as? [Double])
+            let filtered = try XCTUnwrap(sample["filtered_resps"] as? [[String]])
+            // Foundation's JSON parser on Linux may lose the last digit; the exported text is Swift's exact form.
+            for (text, ll) in zip(filtered.map { $0[0] }, lls) { XCTAssertEqual(Double(text)!, ll, accuracy: abs(ll) * 1e-14) }
+            XCTAssertEqual(filtered.count, lls.count)
+            XCTAssertEqual((sample["arguments"] as? [String: Any])?.count, lls.count)
+            XCTAssertEqual(sample["acc"] as? Double, (record["metrics"] as? [String: Double])?["acc,none"])
+        }
+        // The same export twice gives the same bytes.
+        let again = work.appendingPathComponent("again")
+        let r2 = try CLIProcess.run(["export", "--run", "routed", "--results", results.path, "--out", again.path, "--timestamp", stamp],
+                                    in: work)
+        XCTAssertEqual(r2.status, 0, r2.transcript)
+        for file in CLIFiles.files(under: out) {
+            XCTAssertEqual(try Data(contentsOf: out.appendingPathComponent(file)), try Data(contentsOf: again.appendingPathComponent(file)), file)
+        }
+        let missing = try CLIProcess.run(["export", "--run", "nosuch", "--results", results.path, "--out", again.path], in: work)
+        assertRefused(missing, ["no results in", "nosuch"])
+    }
+
     // MARK: bench perf-routed
 
     func testPerfRoutedTimesBothConfigurationsOnTheSameDocumentsAndTheRouters() throws {
@@ -576,6 +642,48 @@ final class CLIEndToEndTests: XCTestCase {
                                           "--results", results.path], in: work)
         assertRefused(unnamed, status: 64, ["--path needs --name"])
         assertNoFiles(under: results)
+    }
+
+    // MARK: --backend openai (the server side is tested in OpenAIBackendTests and scripts/openai/)
+
+    func testServedBackendRefusesRoutedRunsAndStrayOptions() throws {
+        let work = try makeTemporaryFolder(self)
+        let results = work.appendingPathComponent("results")
+        let served = ["run", "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--tasks", "arc_easy",
+                      "--limit", "1", "--results", results.path]
+        assertRefused(try CLIProcess.run(served + ["--config", "routed"], in: work), status: 64,
+                      ["--backend openai runs the baseline only", "need the native engine"])
+        assertRefused(try CLIProcess.run(served + ["--path", "0,1", "--name", "p"], in: work), status: 64,
+                      ["--backend openai runs the baseline only"])
+        assertRefused(try CLIProcess.run(["run", "--backend", "openai", "--tasks", "arc_easy", "--results", results.path], in: work), status: 64,
+                      ["--backend openai needs --base-url"])
+        assertRefused(try CLIProcess.run(["run", "--backend", "openai", "--base-url", "127.0.0.1:8000", "--tasks", "arc_easy",
+                                          "--results", results.path], in: work), status: 64, ["127.0.0.1:8000", "http://"])
+        assertRefused(try CLIProcess.run(["run", "--base-url", "http://127.0.0.1:9/v1", "--tasks", "arc_easy",
+                                          "--results", results.path], in: work), status: 64,
+                      ["--base-url applies to --backend openai only"])
+        assertRefused(try CLIProcess.run(served + ["--backend", "vllm"], in: work), status: 64,
+                      ["unknown --backend 'vllm'", "native or openai"])
+        assertRefused(try CLIProcess.run(served + ["--model", "my-served-7b"], in: work), status: 64,
+                      ["'my-served-7b' is not a model from `bench models`", "--tokenizer"])
+        assertNoFiles(under: results)
+    }
+
+    func testAServerThatIsNotThereStopsTheRunWithAClearMessageAndNoRecords() throws {
+        try CLIBench.requireModel()
+        let work = try makeTemporaryFolder(self)
+        let results = work.appendingPathComponent("results")
+        // Port 9 (discard) has no HTTP server on loopback: every attempt is refused.
+        let r = try CLIProcess.run(["run", "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--model", Self.model,
+                                    "--tasks", "arc_easy", "--limit", "2", "--retries", "1", "--results", results.path], in: work)
+        XCTAssertFalse(r.signalled, r.transcript)
+        XCTAssertNotEqual(r.status, 0, r.transcript)
+        for m in ["http://127.0.0.1:9/v1/completions", "2 attempts", "rerun the same command to resume"] {
+            XCTAssertTrue(r.stderr.contains(m), "stderr lacks \(m.debugDescription): \(r.transcript)")
+        }
+        for file in CLIFiles.files(under: results) where file.hasSuffix(".jsonl") {
+            XCTAssertEqual(CLIFiles.lineCount(results.appendingPathComponent(file)), 0, "\(file) holds records: \(r.transcript)")
+        }
     }
 
     func testAPathOutOfRangeIsRefused() throws {

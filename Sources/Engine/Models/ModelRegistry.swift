@@ -106,6 +106,12 @@ public struct ResolvedModel: Sendable, Equatable {
     public var path: String
     /// The registry entry, when the model was given by name.
     public var entry: ModelEntry?
+
+    public init(name: String, path: String, entry: ModelEntry?) {
+        self.name = name
+        self.path = path
+        self.entry = entry
+    }
 }
 
 /// Finds the registry and resolves `--model` arguments (a registry name or a path to a `.gguf`).
