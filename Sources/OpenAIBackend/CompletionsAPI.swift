@@ -154,9 +154,13 @@ public struct CompletionsClient: Sendable {
                 }
                 lastError = "HTTP \(answer.status): \(message)"
             default:
-                if case .tokens = body.prompt, answer.status == 400 || answer.status == 422 {
-                    throw OpenAIBackendError.tokenPromptsRefused(url: url.absoluteString, status: answer.status,
-                                                                 message: errorMessage(in: answer.body))
+                let message = errorMessage(in: answer.body)
+                // A server that refuses echo (llama.cpp's llama-server: "Only no echo is supported") has no prompt log-probabilities.
+                if body.echo == true, message.lowercased().contains("echo") {
+                    throw OpenAIBackendError.noPromptLogprobs(url: url.absoluteString, detail: "it refused echo=true (HTTP \(answer.status): \(message))")
+                }
+                if case .tokens = body.prompt, answer.status == 400 || answer.status == 422, message.contains("prompt") {
+                    throw OpenAIBackendError.tokenPromptsRefused(url: url.absoluteString, status: answer.status, message: message)
                 }
                 throw OpenAIBackendError.rejected(url: url.absoluteString, status: answer.status,
                                                   message: errorMessage(in: answer.body))

@@ -91,7 +91,8 @@ public struct ResultsStore: Sendable {
 
         let records: [ExampleRecord]
         do { records = try log.read(as: ExampleRecord.self, id: \.id) } catch { throw RunError(error) }
-        if let stored = try Self.loadConfiguration(configURL) {
+        let stored = try Self.loadConfiguration(configURL)
+        if let stored {
             let changes = configuration.changes(from: stored)
             if !changes.isEmpty { throw .configurationChanged(file: configURL.path, changes: changes) }
         } else if !records.isEmpty || log.tornBytes > 0 {
@@ -103,6 +104,9 @@ public struct ResultsStore: Sendable {
         do { try log.dropTornTail() } catch { throw RunError(error) }
         var sidecar = configuration
         sidecar.formatVersion = RunConfiguration.currentFormatVersion
+        // The code versions that wrote records here: the stored ones, then this one if it is new.
+        let versions = (stored?.codeVersions ?? []) + (configuration.codeVersions ?? []).filter { !(stored?.codeVersions ?? []).contains($0) }
+        sidecar.codeVersions = versions.isEmpty ? nil : versions
         do {
             try FileOperations.writeAtomically(try CanonicalJSON.prettyData(sidecar), to: configURL)
         } catch let error as RunError {
@@ -111,7 +115,9 @@ public struct ResultsStore: Sendable {
             throw .unwritableFile(path: configURL.path, reason: "\(error)")
         }
         handedOver = true
-        return TaskRecordLog(log: log, configuration: configuration, records: records)
+        var recorded = configuration
+        recorded.codeVersions = sidecar.codeVersions
+        return TaskRecordLog(log: log, configuration: recorded, records: records)
     }
 
     /// Writes `<task>.json` atomically.

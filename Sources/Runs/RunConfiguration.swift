@@ -60,6 +60,11 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
     public var chatTemplate: Bool
     /// Any further setting that changes the numbers (task version, generation caps, …).
     public var settings: [String: String]
+    /// The code that wrote the records: each distinct `git` commit of the repository a run or a
+    /// resume of it ran from, in order (`-dirty` when tracked files had changes); nil where no git
+    /// checkout was found. Informational: the numbers are pinned by the checks above, and the
+    /// tests prove code changes keep them.
+    public var codeVersions: [String]?
 
     public init(benchVersion: String, run: String, task: String, model: String, modelSHA256: String,
                 layerCount: Int, policy: PolicyKind, routerSHA256: String? = nil, routerFile: String? = nil,
@@ -101,6 +106,7 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
         case limit, seed
         case chatTemplate = "chat_template"
         case settings
+        case codeVersions = "code_versions"
     }
 
     /// Reads a configuration, filling keys that older files lack with defaults.
@@ -124,6 +130,7 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
         chatTemplate = try c.decodeIfPresent(Bool.self, forKey: .chatTemplate) ?? false
         settings = try c.decodeIfPresent([String: String].self, forKey: .settings) ?? [:]
+        codeVersions = try c.decodeIfPresent([String].self, forKey: .codeVersions)
     }
 
     /// The differences that forbid resuming `stored` results with this configuration, in key

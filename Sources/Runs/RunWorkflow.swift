@@ -154,6 +154,7 @@ public enum RunWorkflow {
                                    extraSettings: extraSettings)
         var shardedSettings = settings
         shardedSettings.shard = request.shard
+        shardedSettings.codeVersion = CodeVersion.current(repositoryDirectory: tasksDirectory.deletingLastPathComponent())
         let runner = SuiteRunner(model: model, store: store, settings: shardedSettings, shouldStop: shouldStop)
         return try runner.run(benchmarks, policies: policies)
     }

@@ -77,6 +77,8 @@ public struct RunSettings: Sendable {
     public var extraSettings: [String: String]
     /// The shard of a split run (recorded as setting `shard`), nil for the whole run.
     public var shard: Shard?
+    /// The code's version (`CodeVersion.current()`), recorded in configurations; informational.
+    public var codeVersion: String?
 
     public init(modelName: String, modelSHA256: String, benchVersion: String, limit: Int? = nil,
                 fewshotRequested: Int? = nil, seed: UInt64 = 1234, chatTemplate: Bool = false, force: Bool = false,
@@ -152,7 +154,7 @@ public struct SuiteRunner {
         if let g = benchmark.info.generation {
             extra["generation"] = "max_tokens=\(g.maxTokens) until=\(g.until.map(\.debugDescription).joined(separator: ","))"
         }
-        return RunConfiguration(benchVersion: settings.benchVersion, run: policy.name, task: benchmark.name,
+        var configuration = RunConfiguration(benchVersion: settings.benchVersion, run: policy.name, task: benchmark.name,
                                 model: settings.modelName, modelSHA256: settings.modelSHA256,
                                 layerCount: layerCount, policy: policy.kind, routerSHA256: policy.routerSHA256,
                                 routerFile: policy.routerFile, fixedPath: policy.fixedPath,
@@ -160,6 +162,8 @@ public struct SuiteRunner {
                                 fewshotRequested: settings.fewshotRequested, limit: settings.limit,
                                 seed: settings.seed,
                                 chatTemplate: settings.chatTemplate && benchmark.info.usesChatTemplate, settings: extra)
+        configuration.codeVersions = settings.codeVersion.map { [$0] }
+        return configuration
     }
 
     /// Summary of a task from its records (the benchmark's aggregation, in document order).

@@ -128,6 +128,27 @@ final class ResultsStoreTests: XCTestCase {
         XCTAssertEqual(changes.map(\.key), ["limit"])
     }
 
+    func testCodeVersionsAreInformationalAndAccumulateAcrossResumes() throws {
+        let store = ResultsStore(root: try makeTemporaryFolder(self))
+        func configuration(_ versions: [String]?) -> RunConfiguration {
+            var c = sampleConfiguration()
+            c.codeVersions = versions
+            return c
+        }
+        try store.openTask(configuration: configuration(nil)).close()   // written before versions were recorded
+        try store.openTask(configuration: configuration(["aaaa"])).close()
+        try store.openTask(configuration: configuration(["bbbb-dirty"])).close()
+        let log = try store.openTask(configuration: configuration(["aaaa"]))
+        XCTAssertEqual(log.configuration.codeVersions, ["aaaa", "bbbb-dirty"], "the summary sees every version that wrote records")
+        log.close()
+        let file = store.configurationFile(model: "tiny", run: "baseline", task: "toy")
+        let stored = try JSONDecoder().decode(RunConfiguration.self, from: Data(contentsOf: file))
+        XCTAssertEqual(stored.codeVersions, ["aaaa", "bbbb-dirty"])
+        XCTAssertEqual(configuration(["x"]).changes(from: stored), [])
+        // Configurations without versions keep their bytes (committed runs are unchanged).
+        XCTAssertFalse(String(decoding: try CanonicalJSON.prettyData(configuration(nil)), as: UTF8.self).contains("code_versions"))
+    }
+
     func testRecordsWithoutTheirConfigurationAreRefused() throws {
         let store = ResultsStore(root: try makeTemporaryFolder(self))
         let log = try store.openTask(configuration: sampleConfiguration())

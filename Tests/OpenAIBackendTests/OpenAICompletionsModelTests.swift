@@ -26,6 +26,8 @@ struct ConnectionRefused: Error {}
 final class FakeCompletionsServer: HTTPTransport, @unchecked Sendable {
     enum Fault {
         case none, shiftedEcho, noPromptLogprobs, textOnly
+        /// Refuses echo outright, as llama.cpp's llama-server does.
+        case noEcho
         /// Refuses token prompts as llama-cpp-python does: HTTP 500, a validation error and a traceback.
         case textOnlyWith500
     }
@@ -85,12 +87,15 @@ final class FakeCompletionsServer: HTTPTransport, @unchecked Sendable {
         if let text = body["prompt"] as? String {
             ids = tokenizer.encode(text, addSpecial: false, parseSpecial: true)
         } else if let list = body["prompt"] as? [Int] {
+            if fault == .noEcho, body["echo"] as? Bool == true {
+                return HTTPAnswer(status: 400, body: Data(#"{"error":{"code":400,"message":"Only no echo is supported","type":"invalid_request_error"}}"#.utf8))
+            }
             if fault == .textOnlyWith500 {
                 let message = "4 validation errors:\n  {'type': 'string_type', 'loc': ('body', 'prompt', 'str')}\n\n  File \"app.py\", line 264"
                 return HTTPAnswer(status: 500, body: try JSONSerialization.data(withJSONObject: ["error": ["message": message]]))
             }
             if fault == .textOnly {
-                return HTTPAnswer(status: 422, body: Data(#"{"detail":[{"msg":"Input should be a valid string"}]}"#.utf8))
+                return HTTPAnswer(status: 422, body: Data(#"{"detail":[{"loc":["body","prompt"],"msg":"Input should be a valid string"}]}"#.utf8))
             }
             ids = list.map { Int32($0) }
         } else {
@@ -254,6 +259,15 @@ final class OpenAICompletionsModelTests: XCTestCase {
         }
         let g = try m.evaluate(loglikelihood: [], generation: [GenerationRequest(context: "Hi", until: [], maxTokens: 4)])
         XCTAssertEqual(g.generated.count, 1)
+    }
+
+    func testAServerThatRefusesEchoIsReportedAsLackingPromptLogprobs() throws {
+        let fake = FakeCompletionsServer(tokenizer: try byteLevelTokenizer(), fault: .noEcho)
+        XCTAssertThrowsError(try model(fake).evaluate(loglikelihood: requests, generation: [])) { error in
+            guard case OpenAIBackendError.noPromptLogprobs = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(error.localizedDescription.contains("Only no echo is supported"), error.localizedDescription)
+        }
+        XCTAssertEqual(try model(fake).evaluate(loglikelihood: [], generation: [GenerationRequest(context: "Hi", until: [], maxTokens: 2)]).generated.count, 1)
     }
 
     func testGenerationSendsBudgetAndStopsAndCutsTheText() throws {

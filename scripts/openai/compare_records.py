@@ -40,7 +40,7 @@ def main():
         sys.exit(f"no document is in both {a.native} and {a.served}")
     title = a.title or a.served.rsplit("/", 1)[-1].removesuffix(".jsonl")
     mc = "choice_loglikelihoods" in served[common[0]]
-    agree, metric_agree, diffs, lines = 0, 0, [], []
+    agree, metric_agree, diffs, lines, prefixes = 0, 0, [], [], []
     for i in common:
         n, s = native[i], served[i]
         same = (n.get("chosen_index") == s.get("chosen_index")) if mc else (n.get("prediction") == s.get("prediction"))
@@ -48,6 +48,12 @@ def main():
         metric_agree += n.get("metrics") == s.get("metrics")
         if mc:
             diffs += [abs(x - y) for x, y in zip(n["choice_loglikelihoods"], s["choice_loglikelihoods"])]
+        elif not same:
+            a_text, b_text = n.get("prediction", ""), s.get("prediction", "")
+            k = 0
+            while k < min(len(a_text), len(b_text)) and a_text[k] == b_text[k]:
+                k += 1
+            prefixes.append((k, len(a_text)))
         if not same:
             if mc:
                 lines.append(f"| {i} | {n['id']} | {n['prediction']} | {s['prediction']} | {n['target']} | "
@@ -61,6 +67,10 @@ def main():
     print(f"### {title}: {agree}/{k} documents agree ({100 * agree / k:.1f}%)\n")
     print(f"- {'chosen answer' if mc else 'generated text'} identical on {agree} of {k} documents; "
           f"metrics identical on {metric_agree} of {k}")
+    if prefixes:
+        shared = sorted(k for k, _ in prefixes)
+        print(f"- where the texts differ, they share their first {shared[0]}–{shared[-1]} characters "
+              f"(median {statistics.median(shared):g}) before the greedy paths part")
     if mc:
         print(f"- |Δ log-likelihood| over {len(diffs)} choices: median {statistics.median(diffs):.4f}, "
               f"mean {statistics.fmean(diffs):.4f}, max {max(diffs):.4f}")
