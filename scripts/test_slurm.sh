@@ -349,7 +349,10 @@ log "smoke test: $(since "$t_smoke") s"
 
 # ---------------------------------------------------------------- bench checks
 [ -x "$BENCH" ] || abort "bench: '$BENCH' not found (swift build -c release, or set BENCH)"
-if ! "$BENCH" run --help 2>&1 | grep -q -- '--shard'; then
+# The help is read whole first: `grep -q` stops at the first match, and under pipefail the
+# SIGPIPE bench then gets would read as a failure.
+run_help=$("$BENCH" run --help 2>&1 || true)
+if ! grep -q -- '--shard' <<<"$run_help"; then
     abort "bench: '$BENCH' has no 'run --shard' (a build without sharding)"
 fi
 if ! "$BENCH" merge --help >/dev/null 2>&1; then

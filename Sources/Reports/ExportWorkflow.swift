@@ -15,11 +15,12 @@ public enum ExportWorkflow {
         public var exporter: any RunExporter
         /// Goes into file names, as lm-eval's `date_id` does (e.g. `2026-12-05T10-00-00.000000`).
         public var timestamp: String
-        /// The model's chat template, for tasks run with one (their prompts are rebuilt).
-        public var chatTemplate: any ChatTemplate
+        /// The model's chat template, for tasks run with one (their prompts are rebuilt); nil when
+        /// the model is not installed, and then such tasks are refused.
+        public var chatTemplate: (any ChatTemplate)?
 
         public init(resultsDirectory: URL, model: String, run: String, tasks: [String]? = nil, outputDirectory: URL,
-                    exporter: any RunExporter, timestamp: String, chatTemplate: any ChatTemplate) {
+                    exporter: any RunExporter, timestamp: String, chatTemplate: (any ChatTemplate)?) {
             self.resultsDirectory = resultsDirectory
             self.model = model
             self.run = run
@@ -57,8 +58,13 @@ public enum ExportWorkflow {
             }
             let summary = try store.loadSummary(model: request.model, run: request.run, task: name)
             let configuration = summary.configuration
+            var template: any ChatTemplate = PlainTemplate()
+            if configuration.chatTemplate {
+                guard let chatTemplate = request.chatTemplate else { throw ExportError.chatTemplateUnavailable(model: request.model, task: name) }
+                template = chatTemplate
+            }
             let options = BenchmarkOptions(fewshot: configuration.fewshotRequested, fewshotSeed: Int(configuration.seed),
-                                           chatTemplate: configuration.chatTemplate ? request.chatTemplate : PlainTemplate(),
+                                           chatTemplate: template,
                                            split: DocumentSplit(rawValue: configuration.settings["split"] ?? "") ?? .evaluation,
                                            maxGenerationTokens: configuration.settings["max_gen_tokens"].flatMap { Int($0) })
             let benchmark = try BenchmarkRegistry.load(name, from: tasksDirectory, options: options)
@@ -71,6 +77,20 @@ public enum ExportWorkflow {
             let url = request.outputDirectory.appendingPathComponent(file.name)
             try file.contents.write(to: url, options: .atomic)
             return url
+        }
+    }
+}
+
+/// Why an export cannot be written.
+public enum ExportError: Error, LocalizedError, Equatable {
+    /// The task's prompts went through the model's chat template, and the model is not installed.
+    case chatTemplateUnavailable(model: String, task: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .chatTemplateUnavailable(model, task):
+            return "task '\(task)' of '\(model)' was run through the model's chat template, but the model is not installed, "
+                + "so its prompts cannot be rebuilt: install it first (scripts/setup.sh --model \(model))"
         }
     }
 }

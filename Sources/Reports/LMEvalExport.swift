@@ -123,6 +123,9 @@ public struct LMEvalExporter: RunExporter {
         config["torch_seed"] = .int(1234)
         config["fewshot_seed"] = first.map { .int(Int($0.seed)) } ?? .null
         config["bench_version"] = first.map { .string($0.benchVersion) } ?? .null
+        // lm-eval records its own git hash; ours is each commit that wrote the records.
+        let codeVersions = tasks.flatMap { $0.summary.configuration.codeVersions ?? [] }
+        config["code_versions"] = .array(codeVersions.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }.map { .string($0) })
         var top = OrderedJSON()
         top["results"] = .object(results)
         top["groups"] = .object(groups)

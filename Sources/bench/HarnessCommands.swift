@@ -238,14 +238,17 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
-        let resolved = try modelOptions.resolve()
-        let model = resolved.name
+        // A served model's results may sit under a name the registry does not know; its prompts
+        // are rebuilt without a chat template, and a task that used one is refused by the workflow.
+        let locator = ModelLocator()
+        let resolved = try? modelOptions.resolve()
+        let model = try resolved?.name ?? modelOptions.model ?? locator.registry().defaultModel
         let request = ExportWorkflow.Request(
             resultsDirectory: URL(fileURLWithPath: results), model: model, run: runName,
             tasks: try tasks.map { try BenchmarkRegistry.resolve($0) },
             outputDirectory: URL(fileURLWithPath: out ?? "reports/\(model)/\(format)/\(runName)"),
             exporter: RunExportFormat.named(format)!, timestamp: timestamp ?? ExportWorkflow.timestamp(Date()),
-            chatTemplate: try modelOptions.template(of: resolved))
+            chatTemplate: try resolved.map { try modelOptions.template(of: $0) })
         let files = try ExportWorkflow.run(request)
         for file in files { print(file.path) }
     }
