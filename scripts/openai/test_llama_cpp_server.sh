@@ -9,8 +9,8 @@
 #      uninterrupted run (first $REFERENCE_LIMIT compared, `seconds` aside);
 #   3. GSM8K (first $GSM8K_LIMIT, generation) through it;
 #   4. per-document agreement with the native engine on the same documents, written to $REPORT.
-# Not part of `swift test`/CI: compiling llama-cpp-python takes ~20-40 minutes on 2 cores; the run
-# itself ~15 minutes.
+# Not part of `swift test`; `.ci/run` runs it after the Slurm test. Compiling llama-cpp-python takes
+# about 3-4 minutes on 2 idle cores (once); the test itself about 13 minutes.
 # usage: scripts/openai/test_llama_cpp_server.sh
 # env:   BENCH (default .build/release/bench, else .build/debug/bench), VENV, ARC_LIMIT (100),
 #        GSM8K_LIMIT (10), REFERENCE_LIMIT (24), THREADS (server and native threads, 1), REPORT
