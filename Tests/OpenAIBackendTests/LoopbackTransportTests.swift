@@ -112,6 +112,14 @@ private final class AnswerBox: @unchecked Sendable {
 
 /// The real transport (AsyncHTTPClient) against a real socket: the same numbers as the in-process
 /// double, the bearer token sent, and a server that goes away ending the run with a clear error.
+/// Counts the requests the loopback server refused (the handler runs on the server's threads).
+private final class RefusalCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func increment() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}
+
 final class LoopbackTransportTests: XCTestCase {
     let requests = [
         LoglikelihoodRequest(context: "Question: 2+2?\nAnswer:", continuation: " 4"),
@@ -150,8 +158,10 @@ final class LoopbackTransportTests: XCTestCase {
     func testTheBearerTokenIsSentAndAWrongOneIsRefusedWithoutRetries() throws {
         let tokenizer = try byteLevelTokenizer()
         let fake = FakeCompletionsServer(tokenizer: tokenizer)
+        let refused = RefusalCounter()
         let loopback = try LoopbackHTTPServer { path, headers, body in
             guard headers["authorization"] == "Bearer sesame" else {
+                refused.increment()
                 return HTTPAnswer(status: 401, body: Data(#"{"error":{"message":"Invalid API key"}}"#.utf8))
             }
             return (try? await fake.post(URL(string: "http://fake\(path)")!, json: body, headers: [], timeoutSeconds: 1))
@@ -167,7 +177,8 @@ final class LoopbackTransportTests: XCTestCase {
             guard case OpenAIBackendError.rejected(_, 401, let message) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(message, "Invalid API key")
         }
-        XCTAssertEqual(fake.requestCount, before, "a refused request is not passed on, and not retried")
+        XCTAssertEqual(fake.requestCount, before, "a refused request is not passed on")
+        XCTAssertEqual(refused.value, 1, "a 401 is answered once and not retried")
     }
 
     func testAStoppedServerEndsTheRunQuicklyWithAClearMessage() throws {
