@@ -39,6 +39,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.20.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // MARK: - System libraries (Debian -dev packages)
@@ -54,6 +56,9 @@ let package = Package(
         .target(name: "Routing", dependencies: ["Engine", "Support", "CBLAS"], swiftSettings: engineSettings),
         // OpenAIBackend: a model behind an OpenAI-compatible completions server, as lm-eval's local-completions reaches it.
         .target(name: "OpenAIBackend", dependencies: ["Engine", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
+        // Serving: the engine behind an OpenAI-compatible completions API (`bench serve`).
+        .target(name: "Serving", dependencies: ["Engine", "Benchmarks", .product(name: "Hummingbird", package: "hummingbird"),
+                                                .product(name: "Logging", package: "swift-log")]),
         // Runs: executing benchmarks, durable records, resume, summaries, statistics, progress.
         .target(name: "Runs", dependencies: ["Engine", "Benchmarks", "Routing", "Support", "OpenAIBackend"], swiftSettings: engineSettings),
         // Reports: comparisons and their renderers (Markdown, CSV, SVG, README).
@@ -65,16 +70,19 @@ let package = Package(
         .executableTarget(
             name: "bench",
             dependencies: [
-                "Engine", "Benchmarks", "Routing", "Runs", "Reports", "Supervision", "Support", "OpenAIBackend",
+                "Engine", "Benchmarks", "Routing", "Runs", "Reports", "Supervision", "Support", "OpenAIBackend", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // MARK: - Tests
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "Support"], exclude: ["Fixtures"]),
-        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Engine", "Support"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Support", "FuzzSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Engine", "Support", "FuzzSupport"]),
         .testTarget(name: "OpenAIBackendTests", dependencies: ["OpenAIBackend", "Engine"]),
+        // Deterministic byte mutations shared by the bounded fuzz tests of every untrusted-bytes reader.
+        .target(name: "FuzzSupport", dependencies: ["Support"], path: "Tests/FuzzSupport"),
+        .testTarget(name: "ServingTests", dependencies: ["Serving", "Engine", "Benchmarks", "OpenAIBackend", "Routing", "FuzzSupport"]),
         .testTarget(name: "RoutingTests", dependencies: ["Routing", "Engine", "Support"]),
         // "bench": the end-to-end tests (CLIEndToEndTests) run the real executable, so `swift test` must build it.
         .testTarget(name: "HarnessTests", dependencies: ["Runs", "Reports", "Supervision", "Benchmarks", "Engine", "Routing", "Support", "bench"]),

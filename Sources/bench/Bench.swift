@@ -11,7 +11,7 @@ struct Bench: ParsableCommand {
         subcommands: [
             Tokenize.self, Score.self, Generate.self, Perf.self,
             Models.self, Tasks.self, Prompt.self,
-            Run.self, Merge.self, Compare.self, Report.self, Export.self,
+            Run.self, Merge.self, Compare.self, Report.self, Export.self, Serve.self,
             MCTS.self, TrainRouter.self, PerfRouted.self,
         ]
     )

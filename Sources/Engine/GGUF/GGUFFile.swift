@@ -231,6 +231,10 @@ public final class GGUFFile: @unchecked Sendable {
             }
             guard type.isSupported else { throw .unsupportedTensorType(file: file, tensor: name, type: type.name) }
             let offset: UInt64 = try r.scalar("offset of tensor '\(name)'")
+            // A tensor that starts past the end of the file cannot fit (and its offset may not fit an Int).
+            guard offset <= UInt64(r.size) else {
+                throw .tensorOutOfBounds(file: file, tensor: name, end: Int(clamping: offset), fileSize: r.size)
+            }
             guard offset % UInt64(alignment) == 0 else {
                 throw .badTensorShape(file: file, tensor: name, reason: "data offset \(offset) is not a multiple of the alignment \(alignment)")
             }
@@ -238,7 +242,15 @@ public final class GGUFFile: @unchecked Sendable {
                 throw .badTensorShape(file: file, tensor: name,
                                       reason: "row length \(shape[0]) is not a multiple of the \(type.name) block size \(type.blockSize)")
             }
-            let elements = shape.reduce(1, *)
+            // Dimensions below 2^40 each can still multiply past any file (and past Int).
+            var elements = 1
+            for d in shape {
+                let (product, overflow) = elements.multipliedReportingOverflow(by: d)
+                guard !overflow, product <= r.size * 8 else {
+                    throw .badTensorShape(file: file, tensor: name, reason: "shape \(shape) holds more elements than the file can")
+                }
+                elements = product
+            }
             guard let bytes = type.byteCount(elements: elements) else {
                 throw .badTensorShape(file: file, tensor: name, reason: "\(elements) elements do not fill whole \(type.name) blocks")
             }
