@@ -156,7 +156,7 @@ public final class CompletionService: Sendable {
             choices.append(CompletionBody.Choice(index: i, text: request.echo ? promptText + c.text : c.text, logprobs: logprobs,
                                                  finishReason: c.stopReason == .maxTokens ? "length" : "stop",
                                                  drllm: PathReport(c)))
-            usage.add(prompt: r.prompt.count, completion: c.generated.count)
+            usage.add(prompt: r.prompt.count, completion: Self.completionTokens(c))
         }
         return CompletionBody(id: "cmpl-\(counter.next())", created: Int(Date().timeIntervalSince1970), model: request.model,
                               choices: choices, usage: usage, drllm: PolicyReport(request.policy, results))
@@ -177,7 +177,7 @@ public final class CompletionService: Sendable {
             })
         }
         var usage = Usage()
-        usage.add(prompt: ids.count, completion: c.generated.count)
+        usage.add(prompt: ids.count, completion: Self.completionTokens(c))
         return ChatCompletionBody(
             id: "chatcmpl-\(counter.next())", created: Int(Date().timeIntervalSince1970), model: request.model,
             choices: [.init(index: 0, message: .init(role: "assistant", content: c.text), logprobs: logprobs,
@@ -186,6 +186,12 @@ public final class CompletionService: Sendable {
     }
 
     // MARK: - Helpers
+
+    /// Tokens the model produced, an end-of-generation token included (as OpenAI-style servers
+    /// count it, and as the log-probabilities list it).
+    static func completionTokens(_ c: TokenCompletion) -> Int {
+        c.generated.count + (c.stopReason == .endOfSequence ? 1 : 0)
+    }
 
     /// Refuses a prompt that cannot run: empty, or too long for the context with `maxTokens`.
     private func check(_ ids: [Int32], maxTokens: Int, index: Int?) throws {

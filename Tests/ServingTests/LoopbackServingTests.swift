@@ -178,6 +178,22 @@ final class LoopbackServingTests: XCTestCase {
             XCTAssertEqual(s.isGreedy, n.isGreedy)
         }
         XCTAssertEqual(viaServer.generated.map(\.text), native.generated.map(\.text))
+        // lm-eval sums token_logprobs[ctxlen:-1]: the last entry must be the generated token even
+        // when the model ends its turn there (this prompt's greedy continuation is <|im_end|>).
+        let context = "Question: Which piece of safety equipment is used to keep mold spores from entering the respiratory system?\nAnswer:"
+        let ids = direct.encode(context + " breathing mask")
+        let body = try JSONSerialization.data(withJSONObject: ["model": "smollm2-135m-instruct", "prompt": ids.map(Int.init),
+                                                               "max_tokens": 1, "echo": true, "logprobs": 1])
+        let (status, answer) = try RawHTTP.request(port: server.port, method: "POST", path: "/v1/completions", body: body)
+        XCTAssertEqual(status, 200)
+        let choice = ((try JSONSerialization.jsonObject(with: answer) as? [String: Any])?["choices"] as? [[String: Any]])?.first
+        let logprobs = try XCTUnwrap(choice?["logprobs"] as? [String: Any])
+        let values = try XCTUnwrap(logprobs["token_logprobs"] as? [Any])
+        XCTAssertEqual(values.count, ids.count + 1)
+        let ctxlen = direct.encode(context).count
+        let lmEvalSum = values[ctxlen..<(values.count - 1)].compactMap { $0 as? Double }.reduce(0, +)
+        let native2 = try direct.loglikelihood([LoglikelihoodRequest(context: context, continuation: " breathing mask")], policy: .full)[0]
+        XCTAssertEqual(lmEvalSum, native2.logLikelihood, accuracy: 1e-4)
     }
 
     /// 32 clients × 50 requests at once, mixing log-likelihood and generation requests and the

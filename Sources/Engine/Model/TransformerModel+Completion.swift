@@ -62,7 +62,8 @@ public struct TokenCompletion: Sendable, Hashable {
     /// The generated tokens, the one that completed a stop string included and an
     /// end-of-generation token excluded.
     public var generated: [Int32]
-    /// Per generated token when `topLogprobs` was set, else empty.
+    /// Per generated token when `topLogprobs` was set, else empty; an end-of-generation token
+    /// that ended the completion has an entry too (it is not in `generated` nor in the text).
     public var generatedLogprobs: [TokenLogprob]
     /// The generated text, cut before the first stop string.
     public var text: String
@@ -180,9 +181,10 @@ extension TransformerModel {
                     })
                 }
                 if eog.contains(token) {
+                    // Not part of the text, but listed with its log-probability, as OpenAI-style
+                    // servers list it: clients such as lm-eval drop the last entry of an echoed
+                    // answer as "the generated token", so there must always be one.
                     a.stopReason = .endOfSequence
-                    // The end-of-generation token is not part of the completion (nor its entry).
-                    if a.request.topLogprobs != nil { a.generatedLogprobs.removeLast() }
                 } else {
                     a.generated.append(token)
                     if !tokenizer.isControl(token) { a.bytes += tokenizer.bytes(of: token) }
