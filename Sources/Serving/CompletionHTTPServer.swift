@@ -77,7 +77,27 @@ public enum ServeWorkflow {
         }
         done.wait()
         service.stop()
-        if let error = failure.error { throw error }
+        if let error = failure.error {
+            let text = String(describing: error)
+            if text.contains("Address already in use") {
+                throw ServeError.cannotListen(host: host, port: port, reason: "the address is already in use (another server?); pick another --port, or 0 for any free port")
+            }
+            if text.contains("bind(") { throw ServeError.cannotListen(host: host, port: port, reason: text) }
+            throw error
+        }
+    }
+}
+
+/// Why `bench serve` could not start.
+public enum ServeError: LocalizedError, CustomStringConvertible {
+    case cannotListen(host: String, port: Int, reason: String)
+
+    public var errorDescription: String? { description }
+
+    public var description: String {
+        switch self {
+        case let .cannotListen(host, port, reason): return "cannot listen on \(host):\(port): \(reason)"
+        }
     }
 }
 

@@ -53,6 +53,12 @@ for pair in configs.split(","):
                     notes.append(f"- {config} {ours} document {s['doc_id']}: {text[:80]!r} vs {r['prediction'][:80]!r}")
         mc = "choice_loglikelihoods" in next(iter(records.values()))
         lines.append(f"| {config} | {ours} | {n} | {same}/{n} | {f'{within}/{n}' if mc else '—'} | {f'{worst:.2e}' if mc else '—'} | {100 * (within if mc else same) / max(n, 1):.1f}% |")
-lines += ["", "## Documents that differ", ""] + (notes or ["None."]) + [""]
+lines += ["", "Why `routed` log-likelihoods can differ by design: `bench run` prefills a document's context once",
+          "and the routers choose the layer path from the context alone (the paper's setting: the router reads",
+          "the question); every choice is then scored along that path. lm-eval's `local-completions` sends",
+          "context and choice as one prompt (the OpenAI API has no field for the boundary), so the routers read",
+          "the choice too and may pick another path for each choice. Generation (GSM8K) sends the context",
+          "alone, so routed generations are comparable. `baseline` runs every block in both and must agree.",
+          "", "## Documents that differ", ""] + (notes or ["None."]) + [""]
 open(report, "w").write("\n".join(lines))
 print("\n".join(lines))
