@@ -113,7 +113,7 @@ public final class CompletionService: Sendable {
         }
     }
 
-    private func completions(_ json: RequestJSON) async throws -> CompletionBody {
+    private func completions(_ json: RequestJSON) async throws -> AnswerBody<CompletionBody.Choice> {
         let request = try CompletionRequest.parse(json, selector: selector)
         let rules = LMEvalRequestRules(tokenizer: tokenizer, contextLength: contextLength)
         var engineRequests: [TokenCompletionRequest] = []
@@ -158,11 +158,11 @@ public final class CompletionService: Sendable {
                                                  drllm: PathReport(c)))
             usage.add(prompt: r.prompt.count, completion: Self.completionTokens(c))
         }
-        return CompletionBody(id: "cmpl-\(counter.next())", created: Int(Date().timeIntervalSince1970), model: request.model,
+        return AnswerBody(id: "cmpl-\(counter.next())", object: "text_completion", created: Int(Date().timeIntervalSince1970), model: request.model,
                               choices: choices, usage: usage, drllm: PolicyReport(request.policy, results))
     }
 
-    private func chatCompletions(_ json: RequestJSON) async throws -> ChatCompletionBody {
+    private func chatCompletions(_ json: RequestJSON) async throws -> AnswerBody<ChatCompletionBody.Choice> {
         let request = try ChatCompletionRequest.parse(json, selector: selector)
         let prompt = chatTemplate.render(request.messages, addGenerationPrompt: true)
         let ids = LMEvalRequestRules(tokenizer: tokenizer, contextLength: contextLength).encode(prompt)
@@ -178,8 +178,8 @@ public final class CompletionService: Sendable {
         }
         var usage = Usage()
         usage.add(prompt: ids.count, completion: Self.completionTokens(c))
-        return ChatCompletionBody(
-            id: "chatcmpl-\(counter.next())", created: Int(Date().timeIntervalSince1970), model: request.model,
+        return AnswerBody(
+            id: "chatcmpl-\(counter.next())", object: "chat.completion", created: Int(Date().timeIntervalSince1970), model: request.model,
             choices: [.init(index: 0, message: .init(role: "assistant", content: c.text), logprobs: logprobs,
                             finishReason: c.stopReason == .maxTokens ? "length" : "stop", drllm: PathReport(c))],
             usage: usage, drllm: PolicyReport(request.policy, [c]))

@@ -59,8 +59,19 @@ struct PolicyReport: Encodable {
     enum CodingKeys: String, CodingKey { case policy, blockApplications = "block_applications" }
 }
 
-/// `POST /v1/completions`' answer.
-struct CompletionBody: Encodable {
+/// The envelope both completion endpoints answer with (`object` tells them apart).
+struct AnswerBody<Choice: Encodable>: Encodable {
+    var id: String
+    var object: String
+    var created: Int
+    var model: String
+    var choices: [Choice]
+    var usage: Usage
+    var drllm: PolicyReport
+}
+
+/// The parts of `POST /v1/completions`' answer.
+enum CompletionBody {
     struct Logprobs: Encodable {
         var tokens: [String]
         var tokenLogprobs: [Double?]
@@ -96,26 +107,10 @@ struct CompletionBody: Encodable {
             try c.encode(drllm, forKey: .drllm)
         }
     }
-    var id: String
-    var object = "text_completion"
-    var created: Int
-    var model: String
-    var choices: [Choice]
-    var usage: Usage
-    var drllm: PolicyReport
-
-    init(id: String, created: Int, model: String, choices: [Choice], usage: Usage, drllm: PolicyReport) {
-        self.id = id
-        self.created = created
-        self.model = model
-        self.choices = choices
-        self.usage = usage
-        self.drllm = drllm
-    }
 }
 
-/// `POST /v1/chat/completions`' answer.
-struct ChatCompletionBody: Encodable {
+/// The parts of `POST /v1/chat/completions`' answer.
+enum ChatCompletionBody {
     struct Message: Encodable {
         var role: String
         var content: String
@@ -144,22 +139,6 @@ struct ChatCompletionBody: Encodable {
             try c.encode(finishReason, forKey: .finishReason)
             try c.encode(drllm, forKey: .drllm)
         }
-    }
-    var id: String
-    var object = "chat.completion"
-    var created: Int
-    var model: String
-    var choices: [Choice]
-    var usage: Usage
-    var drllm: PolicyReport
-
-    init(id: String, created: Int, model: String, choices: [Choice], usage: Usage, drllm: PolicyReport) {
-        self.id = id
-        self.created = created
-        self.model = model
-        self.choices = choices
-        self.usage = usage
-        self.drllm = drllm
     }
 }
 
