@@ -70,8 +70,9 @@ public struct RunSettings: Sendable {
     public var chatTemplate: Bool
     /// `--force`: delete existing results of each task before running it.
     public var force: Bool
-    /// Documents sent to the model together (generation steps them as one batch; the engine
-    /// guarantees a document's numbers do not depend on its batch).
+    /// Documents sent to the model together (generation keeps up to 8 of them decoding at once,
+    /// taking the next as one finishes; the engine guarantees a document's numbers do not depend
+    /// on its batch). Also the granularity of an interruption.
     public var batchSize: Int
     /// Anything else that changes the numbers, recorded in each configuration's `settings`.
     public var extraSettings: [String: String]
@@ -200,6 +201,8 @@ public struct SuiteRunner {
                                         alreadyDone: indices.count - pending.count, style: progressStyle,
                                         write: progressOutput)
         let batch = max(1, settings.batchSize)
+        let cache = (model as? any PrefixCachingModel)?.prefixCache
+        let cacheAtStart = cache?.statistics
         var start = 0
         while start < pending.count {
             if shouldStop() {
@@ -226,10 +229,22 @@ public struct SuiteRunner {
             start += chunk.count
         }
         progress.finish()
+        if let cache, let cacheAtStart, progressStyle != .silent {
+            progressOutput("\(policy.name)/\(benchmark.name): \(Self.describe(cache.statistics.since(cacheAtStart)))\n")
+        }
         let summary = Self.summary(of: benchmark, configuration: configuration, records: log.records,
                                    documents: indices.count)
         try store.writeSummary(summary)
         return summary
+    }
+
+    /// One line on what the prefix cache served, e.g. "prefix cache: 14,630 of 19,020 prompt
+    /// tokens (76.9%) reused by 88 of 100 prompts".
+    public static func describe(_ s: PrefixCache.Statistics) -> String {
+        let share = String(format: "%.1f", 100 * s.reusedShare)
+        var line = "prefix cache: \(s.reusedTokens) of \(s.promptTokens) prompt tokens (\(share)%) reused by \(s.hits) of \(s.prompts) prompts"
+        if s.probeRefusals > 0 { line += "; \(s.probeRefusals) shares shortened or declined by the exactness probe" }
+        return line
     }
 
     /// Sends the documents' requests to the model together and turns the answers into records,

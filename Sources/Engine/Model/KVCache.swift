@@ -18,6 +18,19 @@ struct KVSlot {
         let block = keyBlocks + (position / n) * kv * n + position % n
         for c in 0..<kv { block[c * n] = key[c] }
     }
+
+    /// Stores positions `0..<count` from row-major `keys` and `values` (`count × kvWidth` each) in
+    /// every layout, as `store` would one by one.
+    func storePrefix(keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, count: Int, kvWidth kv: Int) {
+        keys.update(from: k, count: count * kv)
+        values.update(from: v, count: count * kv)
+        let n = KVCache.positionsPerBlock
+        for position in 0..<count {
+            let block = keyBlocks + (position / n) * kv * n + position % n
+            let key = k + position * kv
+            for c in 0..<kv { block[c * n] = key[c] }
+        }
+    }
 }
 
 /// Keys and values of one sequence, one slot per *position in the layer path* (a repeated block

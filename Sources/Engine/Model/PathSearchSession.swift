@@ -91,6 +91,6 @@ public final class PathSearchSession {
         model.logits(x + (t - 1) * d, rows: 1, into: out)
         let active = ActiveSequence(index: 0, request: request, sequence: seq, promptTokens: t,
                                     next: TransformerModel.argmax(out, vocab))
-        return model.decodeGreedily([active])[0].1
+        return model.decodeGreedily([active], admit: { nil })[0].1
     }
 }

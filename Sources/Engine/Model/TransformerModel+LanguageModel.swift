@@ -143,7 +143,7 @@ extension TransformerModel: RoutableLanguageModel {
         for c in continuations { try checkTokens(c) }
         let seq = makeSequence(capacity: capacity, path: fixedPath)
         let x = workspace.buffer(.hidden, max(ctxIds.count, longest) * d)
-        let path = forward(ctxIds[...], sequence: seq, decider: decider, x: x)
+        let path = prefillPrompt(ctxIds, sequence: seq, decider: decider, x: x)
         // Distribution for the first continuation token: the context's last position.
         let firstLogits = [Float](unsafeUninitializedCapacity: vocab) { buf, n in
             logits(x + (ctxIds.count - 1) * d, rows: 1, into: buf.baseAddress!)
@@ -217,42 +217,41 @@ extension TransformerModel: RoutableLanguageModel {
                   scoring: [Int: [EncodedPair]], scored: (Int, [LoglikelihoodResult]) -> Void) throws -> [GenerationResult] {
         let d = configuration.width, vocab = configuration.vocabularySize
         var results = [GenerationResult?](repeating: nil, count: requests.count)
-
-        var start = 0
-        while start < requests.count {
-            let chunk = start..<min(requests.count, start + min(max(1, batchSize), quantizedRowLimit))
-            start = chunk.upperBound
-            var active: [ActiveSequence] = []
-            for i in chunk {
-                var r = requests[i]
-                guard !r.context.isEmpty else { throw EngineError.emptyPrompt }
-                let encoded = encode(r.context)
-                try checkTokens(encoded)
-                let (ids, maxNew) = try fitToContext(encoded, maxTokens: r.maxTokens)
-                r.maxTokens = maxNew
-                // Shared only where the scoring context is exactly this prompt and fits with its
-                // continuations; anything else is scored on its own (and refused there if too long).
-                let pairs = scoring[i].flatMap { p in
-                    p.allSatisfy { $0.context == ids }
-                        && ids.count + (p.map(\.continuation.count).max() ?? 0) <= configuration.contextLength ? p : nil
-                }
-                let longest = pairs?.map(\.continuation.count).max() ?? 0
-                if let pairs { for p in pairs { try checkTokens(p.continuation) } }
-                let seq = makeSequence(capacity: ids.count + max(maxNew, longest), path: fixedPath)
-                let x = workspace.buffer(.hidden, ids.count * d)
-                let path = forward(ids[...], sequence: seq, decider: decider, x: x)
-                let out = workspace.buffer(.logits, vocab)
-                logits(x + (ids.count - 1) * d, rows: 1, into: out)
-                let next = Self.argmax(out, vocab)
-                if let pairs {
-                    let first = Array(UnsafeBufferPointer(start: out, count: vocab))
-                    scored(i, scoreContinuations(pairs.map(\.continuation), firstLogits: first, sequence: seq,
-                                                 contextCount: ids.count, path: path))
-                }
-                active.append(ActiveSequence(index: i, request: r, sequence: seq, promptTokens: ids.count, next: next))
+        // Continuous batching: a request is prefilled as soon as a running sequence finishes, so
+        // the batch never waits for its slowest member (each sequence's numbers are the same in
+        // any batch: see `decodeStep`).
+        var pending = requests.indices.makeIterator()
+        func prefillNext() throws -> ActiveSequence? {
+            guard let i = pending.next() else { return nil }
+            var r = requests[i]
+            guard !r.context.isEmpty else { throw EngineError.emptyPrompt }
+            let encoded = encode(r.context)
+            try checkTokens(encoded)
+            let (ids, maxNew) = try fitToContext(encoded, maxTokens: r.maxTokens)
+            r.maxTokens = maxNew
+            // Shared only where the scoring context is exactly this prompt and fits with its
+            // continuations; anything else is scored on its own (and refused there if too long).
+            let pairs = scoring[i].flatMap { p in
+                p.allSatisfy { $0.context == ids }
+                    && ids.count + (p.map(\.continuation.count).max() ?? 0) <= configuration.contextLength ? p : nil
             }
-            for (index, result) in decodeGreedily(active) { results[index] = result }
+            let longest = pairs?.map(\.continuation.count).max() ?? 0
+            if let pairs { for p in pairs { try checkTokens(p.continuation) } }
+            let seq = makeSequence(capacity: ids.count + max(maxNew, longest), path: fixedPath)
+            let x = workspace.buffer(.hidden, ids.count * d)
+            let path = prefillPrompt(ids, sequence: seq, decider: decider, x: x)
+            let out = workspace.buffer(.logits, vocab)
+            logits(x + (ids.count - 1) * d, rows: 1, into: out)
+            let next = Self.argmax(out, vocab)
+            if let pairs {
+                let first = Array(UnsafeBufferPointer(start: out, count: vocab))
+                scored(i, scoreContinuations(pairs.map(\.continuation), firstLogits: first, sequence: seq,
+                                             contextCount: ids.count, path: path))
+            }
+            return ActiveSequence(index: i, request: r, sequence: seq, promptTokens: ids.count, next: next)
         }
+        let capacity = min(max(1, batchSize), quantizedRowLimit)
+        for (index, result) in try decodeGreedily([], capacity: capacity, admit: prefillNext) { results[index] = result }
         return results.map { $0! }
     }
 
@@ -261,15 +260,19 @@ extension TransformerModel: RoutableLanguageModel {
         try requestRules.fitToContext(ids, maxTokens: maxTokens)
     }
 
-    /// Greedy decoding of prefilled sequences until each stops; all step together.
+    /// Greedy decoding of prefilled sequences until each stops; all step together. While fewer
+    /// than `capacity` run, `admit` is asked for another prefilled sequence (nil: none left).
     /// Returns (request index, result) pairs in the order sequences finish.
-    func decodeGreedily(_ start: [ActiveSequence]) -> [(Int, GenerationResult)] {
+    func decodeGreedily(_ start: [ActiveSequence], capacity: Int = .max,
+                        admit: () throws -> ActiveSequence? = { nil }) rethrows -> [(Int, GenerationResult)] {
         let eog = tokenizer.endOfGenerationTokens
         let d = configuration.width, vocab = configuration.vocabularySize
         var finished: [(Int, GenerationResult)] = []
         var active = start
-        // Accept the pending token of each sequence; finish those that stop; step the rest.
-        while !active.isEmpty {
+        // Fill the batch; accept the pending token of each sequence; finish those that stop; step the rest.
+        while true {
+            while active.count < capacity, let a = try admit() { active.append(a) }
+            if active.isEmpty { break }
             var running: [ActiveSequence] = []
             for a in active {
                 let token = a.next
@@ -299,7 +302,7 @@ extension TransformerModel: RoutableLanguageModel {
                     path: path, blockApplications: passes * path.count, forwardPasses: passes)))
             }
             active = running
-            guard !active.isEmpty else { break }
+            guard !active.isEmpty else { continue }
             // All running sequences step together, whatever their paths (see `decodeStep`).
             let x = workspace.buffer(.hidden, active.count * d)
             decodeStep(active.map(\.next), sequences: active.map(\.sequence), x: x)

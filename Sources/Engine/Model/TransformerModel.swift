@@ -24,8 +24,12 @@ public final class TransformerModel {
     /// Up to this many rows go through the quantised kernels; more go through sgemm.
     let quantizedRowLimit = 8
 
-    /// Opens a GGUF model file. `name` defaults to the file name without extension.
-    public init(path: String, name: String? = nil, threads: Int = 2) throws {
+    /// Prompts' keys and values kept across calls, reused where that is exact (nil: off).
+    public let prefixCache: PrefixCache?
+
+    /// Opens a GGUF model file. `name` defaults to the file name without extension;
+    /// `prefixCache` serves prompt prefixes shared across documents (nil turns it off).
+    public init(path: String, name: String? = nil, threads: Int = 2, prefixCache: PrefixCache? = PrefixCache()) throws {
         let file = try GGUFFile(path: path)
         let configuration = try ModelConfiguration(gguf: file)
         self.configuration = configuration
@@ -36,6 +40,7 @@ public final class TransformerModel {
         self.rope = RopeTable(headDimension: configuration.headDimension, base: configuration.ropeBase,
                               capacity: configuration.contextLength, layout: configuration.ropeLayout)
         self.team = WorkerTeam(size: self.threads)
+        self.prefixCache = prefixCache
         openblas_set_num_threads(1)
     }
 
@@ -73,17 +78,23 @@ public final class TransformerModel {
     /// records were computed with (2 threads).
     static let sgemmPartitions = 2
 
+    /// The column ranges of an sgemm with `n` output columns: `sgemmPartitions` ranges, in whole
+    /// blocks of 16 (the last may be shorter or empty).
+    static func sgemmPartitionRanges(_ n: Int) -> [Range<Int>] {
+        let partitions = sgemmPartitions
+        let blocks = (n + 15) / 16
+        let per = (blocks + partitions - 1) / partitions
+        return (0..<partitions).map { p in min(n, p * per * 16)..<min(n, (p + 1) * per * 16) }
+    }
+
     /// C = A · Bᵀ with B's rows (C's columns) in `sgemmPartitions` fixed partitions, each a
     /// single-threaded sgemm, shared over the team.
     func parallelSgemmABt(_ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int,
                           _ c: UnsafeMutablePointer<Float>, ldc: Int, m: Int, n: Int, k: Int) {
-        let partitions = Self.sgemmPartitions
-        let blocks = (n + 15) / 16
-        let per = (blocks + partitions - 1) / partitions
-        func partition(_ p: Int) -> Range<Int> { min(n, p * per * 16)..<min(n, (p + 1) * per * 16) }
+        let partitions = Self.sgemmPartitionRanges(n)
         team.run { i in
-            for p in stride(from: i, to: partitions, by: team.size) {
-                let cols = partition(p)
+            for p in stride(from: i, to: partitions.count, by: team.size) {
+                let cols = partitions[p]
                 if !cols.isEmpty {
                     Kernels.sgemmABt(a, lda: lda, b + cols.lowerBound * ldb, ldb: ldb, c + cols.lowerBound, ldc: ldc,
                                      m: m, n: cols.count, k: k)
