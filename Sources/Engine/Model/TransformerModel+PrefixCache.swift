@@ -22,20 +22,19 @@ extension TransformerModel {
         if let (entry, shared) = cache.longestMatch(ids, blocks: path.blocks, limit: longestShare) {
             let probe = cache.probe ?? PrefixReuseProbe(model: self)
             cache.probe = probe
-            // Past a few hundred positions OpenBLAS splits attention's reduction at points that
-            // depend on the length, and rows beyond the first split differ: shorter shares may pass.
+            // Shorter shares may pass where a longer one does not (past a few hundred positions
+            // OpenBLAS splits attention's reduction at length-dependent points). A prompt the cache
+            // can serve less than half of is prefilled whole instead and becomes an entry itself:
+            // the prompts after it that share more of it then reuse more.
             var candidate = shared
-            while candidate >= cache.minimumSharedTokens {
+            while candidate >= cache.minimumSharedTokens && candidate * 2 >= length {
                 if probe.allowsReuse(entryLength: entry.length, promptLength: length, shared: candidate) {
                     reused = candidate
                     break
                 }
                 candidate = candidate * 3 / 4
             }
-            if reused < shared { cache.countProbeRefusal() }
-            // A prompt the cache can serve less than half of is prefilled whole and becomes an
-            // entry itself: the prompts after it that share more of it then reuse more.
-            if reused * 2 < length { reused = 0 }
+            if reused < shared && shared * 2 >= length { cache.countProbeRefusal() }
             if reused > 0 {
                 for slot in 0..<path.count {
                     sequence.cache.slot(slot).storePrefix(keys: entry.keys[slot], values: entry.values[slot],
