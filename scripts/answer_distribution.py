@@ -2,7 +2,9 @@
 """How often a run gives each answer: a reward the model answers with one fixed letter teaches a
 router nothing, so check this before choosing MCTS rewards.
 
-  python3 scripts/answer_distribution.py results/<model>/<run>/<task>.jsonl [more.jsonl ...]
+  python3 scripts/answer_distribution.py [--first N] results/<model>/<run>/<task>.jsonl [more.jsonl ...]
+
+--first N reads only each file's first N records (the first N documents of a run).
 
 For each file: documents, accuracy (`acc,none`), the most frequent predictions (generative tasks) or
 chosen choice indices (multiple-choice tasks), and the targets' distribution. Standard library only.
@@ -12,13 +14,21 @@ import json
 import sys
 
 
-def main(paths):
-    if not paths:
+def main(args):
+    first = None
+    if args[:1] == ["--first"]:
+        if len(args) < 2 or not args[1].isdigit() or int(args[1]) < 1:
+            print("--first needs a positive whole number", file=sys.stderr)
+            return 2
+        first, args = int(args[1]), args[2:]
+    paths = args
+    if not paths or any(p.startswith("-") for p in paths):
         print(__doc__.strip(), file=sys.stderr)
         return 2
     for path in paths:
         with open(path, encoding="utf-8") as f:
             records = [json.loads(line) for line in f if line.strip()]
+        records = records[:first] if first else records
         if not records:
             print(f"{path}: no records")
             continue

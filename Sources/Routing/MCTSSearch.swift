@@ -215,7 +215,7 @@ public struct MCTSSearch: Sendable {
         return a.blocks.lexicographicallyPrecedes(b.blocks)
     }
 
-    private struct Node {
+    fileprivate struct Node {
         var path: LayerPath
         var children: [Int] = []
         /// Edits not tried yet, consumed from the end; nil until the node is first asked to expand.
@@ -229,93 +229,39 @@ public struct MCTSSearch: Sendable {
     /// Searches one example. Deterministic for a given `seed`, scorer and configuration.
     /// Errors thrown by the scorer end the search and propagate.
     public func run(scorer: some PathScorer, seed: UInt64) throws -> MCTSOutcome {
+        var state = try start(seed: seed)
+        while true {
+            switch state.step {
+            case let .evaluate(path): state.resume(verdict: try scorer.isCorrect(path))
+            case let .finished(outcome): return outcome
+            }
+        }
+    }
+
+    /// The search of one example as a value that stops at every path it needs judged, so that
+    /// several examples' searches can have their paths evaluated together (one batch per round);
+    /// `run` is this driven by a scorer, so both give the same outcome.
+    public func start(seed: UInt64) throws -> MCTSSearchState {
         try config.check()
-        let L = layerCount
-        var rng = SplitMix64(seed: seed)
-        var cache: [LayerPath: Bool] = [:]
-        var evaluated: [MCTSEvaluation] = []
-
-        func evaluate(_ path: LayerPath, simulation: Int) throws -> Bool {
-            if let known = cache[path] { return known }
-            let verdict = try scorer.isCorrect(path)
-            cache[path] = verdict
-            evaluated.append(MCTSEvaluation(path: path, correct: verdict, simulation: simulation))
-            return verdict
-        }
-
-        let root = LayerPath.full(L)
-        let defaultCorrect = try evaluate(root, simulation: 0)
-        var nodes = [Node(path: root, reward: defaultCorrect ? 1 : 0)]
-        nodes[0].visits = 1
-        nodes[0].totalReward = nodes[0].reward
-
-        var simulations = 0
-        var stoppedEarly = false
-        while simulations < config.simulations && !stoppedEarly {
-            simulations += 1
-            var index = 0
-            var trail = [0]
-            var reward: Double
-            var newlyCorrect: LayerPath?
-            while true {
-                if nodes[index].untried == nil {
-                    var edits = MCTSSearch.edits(of: nodes[index].path, layerCount: L, maxSkipRun: config.maxSkipRun)
-                    rng.shuffle(&edits)
-                    nodes[index].untried = edits
-                }
-                if nodes[index].children.count < wideningLimit(visits: nodes[index].visits),
-                   let fresh = popFresh(&nodes[index].untried!, cache: cache) {
-                    let correct = try evaluate(fresh, simulation: simulations)
-                    reward = correct ? 1 : 0
-                    nodes.append(Node(path: fresh, reward: reward))
-                    nodes[index].children.append(nodes.count - 1)
-                    trail.append(nodes.count - 1)
-                    if correct { newlyCorrect = fresh }
-                    break
-                }
-                if nodes[index].children.isEmpty {
-                    reward = nodes[index].reward
-                    break
-                }
-                index = selectChild(of: index, nodes: nodes, rng: &rng)
-                trail.append(index)
-            }
-            for i in trail {
-                nodes[i].visits += 1
-                nodes[i].totalReward += reward
-            }
-            if config.earlyStop, let found = newlyCorrect {
-                if !defaultCorrect || found.count <= L - config.targetSaving { stoppedEarly = true }
-            }
-        }
-
-        var best: LayerPath?
-        for e in evaluated where e.correct {
-            if let b = best, !MCTSSearch.isPreferred(e.path, over: b, layerCount: L) { continue }
-            best = e.path
-        }
-        return MCTSOutcome(layerCount: L, defaultCorrect: defaultCorrect, bestPath: best,
-                           labels: best?.multiplicities(layerCount: L), kept: best != nil,
-                           improved: !defaultCorrect && best != nil, evaluations: evaluated.count,
-                           simulations: simulations, stoppedEarly: stoppedEarly, evaluated: evaluated)
+        return MCTSSearchState(search: self, seed: seed)
     }
 
     // MARK: - Implementation
 
-    private func wideningLimit(visits: Int) -> Int {
+    fileprivate func wideningLimit(visits: Int) -> Int {
         let limit = config.wideningConstant * pow(Double(max(visits, 1)), config.wideningExponent)
         return max(1, Int(limit.rounded(.down)))
     }
 
     /// Pops untried edits until one whose path has not been evaluated yet.
-    private func popFresh(_ untried: inout [LayerPath], cache: [LayerPath: Bool]) -> LayerPath? {
+    fileprivate func popFresh(_ untried: inout [LayerPath], cache: [LayerPath: Bool]) -> LayerPath? {
         while let candidate = untried.popLast() {
             if cache[candidate] == nil { return candidate }
         }
         return nil
     }
 
-    private func selectChild(of parent: Int, nodes: [Node], rng: inout SplitMix64) -> Int {
+    fileprivate func selectChild(of parent: Int, nodes: [Node], rng: inout SplitMix64) -> Int {
         let children = nodes[parent].children
         if rng.nextUnit() < config.randomChildProbability {
             return children[rng.nextInt(below: children.count)]
@@ -334,5 +280,112 @@ public struct MCTSSearch: Sendable {
             }
         }
         return best
+    }
+}
+
+/// One example's search in progress (`MCTSSearch.start`): `step` says what it needs next, a path
+/// judged or nothing (finished); `resume(verdict:)` gives the verdict on the path asked for.
+public struct MCTSSearchState: Sendable {
+    /// What the search needs next.
+    public enum Step: Sendable, Equatable {
+        /// Is the model correct along this path? Answer with `resume(verdict:)`.
+        case evaluate(LayerPath)
+        /// The search is over.
+        case finished(MCTSOutcome)
+    }
+
+    public private(set) var step: Step
+    private let search: MCTSSearch
+    private var rng: SplitMix64
+    private var cache: [LayerPath: Bool] = [:]
+    private var evaluated: [MCTSEvaluation] = []
+    private var nodes: [MCTSSearch.Node] = []
+    private var simulations = 0
+    private var stoppedEarly = false
+    private var defaultCorrect = false
+    /// The expansion waiting for its verdict: the parent node and the simulation's trail.
+    private var expansion: (parent: Int, trail: [Int], path: LayerPath)?
+
+    init(search: MCTSSearch, seed: UInt64) {
+        self.search = search
+        rng = SplitMix64(seed: seed)
+        step = .evaluate(LayerPath.full(search.layerCount))
+    }
+
+    /// Takes the verdict on the path `step` asked for and runs the search to its next question.
+    public mutating func resume(verdict: Bool) {
+        guard case let .evaluate(path) = step else { preconditionFailure("the search asked for no verdict") }
+        cache[path] = verdict
+        evaluated.append(MCTSEvaluation(path: path, correct: verdict, simulation: simulations))
+        let reward: Double = verdict ? 1 : 0
+        if let (parent, trail, fresh) = expansion {
+            expansion = nil
+            nodes.append(MCTSSearch.Node(path: fresh, reward: reward))
+            nodes[parent].children.append(nodes.count - 1)
+            finishSimulation(trail: trail + [nodes.count - 1], reward: reward, newlyCorrect: verdict ? fresh : nil)
+        } else {
+            // The root: the default path π0.
+            defaultCorrect = verdict
+            nodes = [MCTSSearch.Node(path: path, reward: reward)]
+            nodes[0].visits = 1
+            nodes[0].totalReward = reward
+        }
+        advance()
+    }
+
+    /// Runs simulations until one expands a node (a path to judge) or the budget or an early stop
+    /// ends the search.
+    private mutating func advance() {
+        let config = search.config
+        while simulations < config.simulations && !stoppedEarly {
+            simulations += 1
+            var index = 0
+            var trail = [0]
+            while true {
+                if nodes[index].untried == nil {
+                    var edits = MCTSSearch.edits(of: nodes[index].path, layerCount: search.layerCount, maxSkipRun: config.maxSkipRun)
+                    rng.shuffle(&edits)
+                    nodes[index].untried = edits
+                }
+                if nodes[index].children.count < search.wideningLimit(visits: nodes[index].visits),
+                   let fresh = search.popFresh(&nodes[index].untried!, cache: cache) {
+                    expansion = (index, trail, fresh)
+                    step = .evaluate(fresh)
+                    return
+                }
+                if nodes[index].children.isEmpty {
+                    finishSimulation(trail: trail, reward: nodes[index].reward, newlyCorrect: nil)
+                    break
+                }
+                index = search.selectChild(of: index, nodes: nodes, rng: &rng)
+                trail.append(index)
+            }
+        }
+        step = .finished(outcome())
+    }
+
+    /// Backs the reward up the trail and applies the early-stop rules.
+    private mutating func finishSimulation(trail: [Int], reward: Double, newlyCorrect: LayerPath?) {
+        for i in trail {
+            nodes[i].visits += 1
+            nodes[i].totalReward += reward
+        }
+        let config = search.config
+        if config.earlyStop, let found = newlyCorrect {
+            if !defaultCorrect || found.count <= search.layerCount - config.targetSaving { stoppedEarly = true }
+        }
+    }
+
+    private func outcome() -> MCTSOutcome {
+        let L = search.layerCount
+        var best: LayerPath?
+        for e in evaluated where e.correct {
+            if let b = best, !MCTSSearch.isPreferred(e.path, over: b, layerCount: L) { continue }
+            best = e.path
+        }
+        return MCTSOutcome(layerCount: L, defaultCorrect: defaultCorrect, bestPath: best,
+                           labels: best?.multiplicities(layerCount: L), kept: best != nil,
+                           improved: !defaultCorrect && best != nil, evaluations: evaluated.count,
+                           simulations: simulations, stoppedEarly: stoppedEarly, evaluated: evaluated)
     }
 }

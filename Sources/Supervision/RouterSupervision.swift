@@ -121,11 +121,21 @@ public struct SupervisionGenerator {
         return out
     }
 
-    /// Searches every planned example not yet in `output`, appending records as they finish.
+    /// Searches every planned example not yet in `output` and appends their records in plan order.
     /// Returns all records (old and new) in plan order. `started` learns, before any search, how
     /// many planned examples `output` already holds and how many are planned; `progress` gets each
     /// new record.
-    public func run(output: URL, shard: Shard? = nil, started: ((_ alreadySearched: Int, _ planned: Int) -> Void)? = nil,
+    ///
+    /// Up to `concurrency` examples are searched together: each round, every search in progress
+    /// asks for one path to be judged and those paths are evaluated in one batch
+    /// (`PathSearchSession.generate(_:)` / `score(_:)`), which gives each the numbers it would get
+    /// alone; a finished search makes room for the next example. Each search depends only on its
+    /// example and the seed, and records are written in plan order, so the file is the same for
+    /// every `concurrency` (`seconds` aside: a record's time is its search's wall time, shared
+    /// with its batch-mates). An interruption loses at most the searches in progress and those
+    /// finished after the earliest of them.
+    public func run(output: URL, shard: Shard? = nil, concurrency: Int = 1,
+                    started: ((_ alreadySearched: Int, _ planned: Int) -> Void)? = nil,
                     progress: ((SupervisionRecord) -> Void)? = nil) throws -> [SupervisionRecord] {
         // A shard searches the plan positions it owns (each search depends only on its example and
         // the seed, so the shards' records interleave to the one-process file).
@@ -145,54 +155,31 @@ public struct SupervisionGenerator {
         } catch { throw RunError(error) }
         defer { writer.close() }
         started?(planned.filter { byKey[key($0)] != nil }.count, planned.count)
-        for item in planned {
-            let doc = item.benchmark.documents[item.index]
-            let itemKey = key(item)
-            if byKey[itemKey] != nil { continue }
-            let start = MonotonicClock.seconds()
-            let benchmark = item.benchmark, index = item.index
-            let model = self.model
-            let scorer: ClosurePathScorer
-            let prompt: String
-            let promptTokens: Int
-            var session: PathSearchSession?
-            switch try item.benchmark.request(at: item.index) {
-            case let .generation(request):
-                // Generative reward (the paper's letter ARC and DART): greedy answer along the path,
-                // prompt hidden states of shared path prefixes reused across candidates.
-                let s = try PathSearchSession(model: model, request: request)
-                session = s
-                prompt = request.context
-                promptTokens = s.promptIds.count
-                scorer = ClosurePathScorer { path in
-                    let g = try s.generate(path: path)
-                    let score = try benchmark.score(at: index, response: BenchmarkResponse(generatedText: g.text))
-                    return score.metrics["acc,none"] == 1
-                }
-            case let .loglikelihood(requests):
-                // Multiple-choice reward (lm-eval's cloze ARC): the highest-likelihood choice is gold.
-                prompt = requests[0].context
-                promptTokens = model.encode(prompt).count
-                scorer = ClosurePathScorer { path in
-                    let results = try model.loglikelihood(requests, policy: .fixed(path))
-                    let score = try benchmark.score(at: index, response: BenchmarkResponse(loglikelihoodResults: results))
-                    return score.metrics["acc,none"] == 1
-                }
-            case .generationWithLoglikelihood:
-                throw SupervisionError.invalidMix(reason: "\(item.task) mixes generation and scoring; not a path-search task")
+
+        let todo = planned.filter { byKey[key($0)] == nil }
+        var admitted = 0, written = 0
+        var active: [ExampleSearch] = []
+        var finished: [Int: SupervisionRecord] = [:]
+        let search = MCTSSearch(layerCount: model.layerCount, config: config)
+        while written < todo.count {
+            while active.count < max(1, concurrency), admitted < todo.count {
+                let item = todo[admitted]
+                active.append(try ExampleSearch(order: admitted, task: item.task, benchmark: item.benchmark, index: item.index,
+                                                model: model, search: search,
+                                                seed: SplitMix64.derive(seed, "mcts/\(key(item))")))
+                admitted += 1
             }
-            let search = MCTSSearch(layerCount: model.layerCount, config: config)
-            let outcome = try search.run(scorer: scorer, seed: SplitMix64.derive(seed, "mcts/\(itemKey)"))
-            let record = SupervisionRecord(
-                task: item.task, id: doc.id, prompt: prompt, promptTokens: promptTokens,
-                defaultCorrect: outcome.defaultCorrect, kept: outcome.kept, improved: outcome.improved,
-                bestPath: outcome.bestPath?.blocks, labels: outcome.labels, layersSaved: outcome.layersSaved,
-                pathsEvaluated: outcome.evaluations, simulations: outcome.simulations, stoppedEarly: outcome.stoppedEarly,
-                blocksComputed: session?.blockApplicationsComputed ?? 0, blocksReused: session?.blockApplicationsReused ?? 0,
-                seconds: MonotonicClock.seconds() - start)
-            do { try writer.append(record) } catch { throw RunError(error) }
-            byKey[itemKey] = record
-            progress?(record)
+            try ExampleSearch.judgeTogether(active)
+            for s in active {
+                if case let .finished(outcome) = s.state.step { finished[s.order] = s.record(outcome) }
+            }
+            active.removeAll { if case .finished = $0.state.step { return true } else { return false } }
+            while let record = finished.removeValue(forKey: written) {
+                do { try writer.append(record) } catch { throw RunError(error) }
+                byKey[Self.recordKey(record)] = record
+                written += 1
+                progress?(record)
+            }
         }
         return planned.compactMap { byKey[key($0)] }
     }
@@ -207,6 +194,84 @@ public struct SupervisionGenerator {
         do { return try JSONLinesLog.parse(data, file: url.path, as: SupervisionRecord.self, id: recordKey).records } catch {
             throw RunError(error)
         }
+    }
+}
+
+/// One training example's path search in progress, with what judges its paths.
+final class ExampleSearch {
+    /// Position among the examples this run searches (records are written in this order).
+    let order: Int
+    let task: String
+    let benchmark: LoadedBenchmark
+    let index: Int
+    var state: MCTSSearchState
+    /// The prompt as the model sees it and its token count.
+    let prompt: String
+    let promptTokens: Int
+    /// Generative reward (the paper's letter ARC and DART: the greedy answer along the path) or
+    /// multiple-choice reward (lm-eval's cloze ARC: the highest-likelihood choice is gold); either
+    /// way hidden states of shared path prefixes are reused across the candidates.
+    let session: PathSearchSession
+    let generative: Bool
+    let startTime: Double
+
+    init(order: Int, task: String, benchmark: LoadedBenchmark, index: Int, model: TransformerModel,
+         search: MCTSSearch, seed: UInt64) throws {
+        self.order = order
+        self.task = task
+        self.benchmark = benchmark
+        self.index = index
+        startTime = MonotonicClock.seconds()
+        switch try benchmark.request(at: index) {
+        case let .generation(request):
+            session = try PathSearchSession(model: model, request: request)
+            prompt = request.context
+            generative = true
+        case let .loglikelihood(requests):
+            session = try PathSearchSession(model: model, scoring: requests)
+            prompt = requests[0].context
+            generative = false
+        case .generationWithLoglikelihood:
+            throw SupervisionError.invalidMix(reason: "\(task) mixes generation and scoring; not a path-search task")
+        }
+        // The prompt's own encoding (for scoring, lm-eval's pair encoding may move a trailing space).
+        promptTokens = generative ? session.promptIds.count : model.encode(prompt).count
+        state = try search.start(seed: seed)
+    }
+
+    /// Judges the path each unfinished search asks for, all in one batch per reward kind, and
+    /// resumes the searches with their verdicts.
+    static func judgeTogether(_ searches: [ExampleSearch]) throws {
+        var generative: [(ExampleSearch, LayerPath)] = [], scored: [(ExampleSearch, LayerPath)] = []
+        for s in searches {
+            guard case let .evaluate(path) = s.state.step else { continue }
+            if s.generative { generative.append((s, path)) } else { scored.append((s, path)) }
+        }
+        if !generative.isEmpty {
+            let results = try PathSearchSession.generate(generative.map { ($0.0.session, $0.1) })
+            for ((s, _), g) in zip(generative, results) {
+                let score = try s.benchmark.score(at: s.index, response: BenchmarkResponse(generatedText: g.text))
+                s.state.resume(verdict: score.metrics["acc,none"] == 1)
+            }
+        }
+        if !scored.isEmpty {
+            let results = try PathSearchSession.score(scored.map { ($0.0.session, $0.1) })
+            for ((s, _), r) in zip(scored, results) {
+                let score = try s.benchmark.score(at: s.index, response: BenchmarkResponse(loglikelihoodResults: r))
+                s.state.resume(verdict: score.metrics["acc,none"] == 1)
+            }
+        }
+    }
+
+    /// The search's record.
+    func record(_ outcome: MCTSOutcome) -> SupervisionRecord {
+        SupervisionRecord(
+            task: task, id: benchmark.documents[index].id, prompt: prompt, promptTokens: promptTokens,
+            defaultCorrect: outcome.defaultCorrect, kept: outcome.kept, improved: outcome.improved,
+            bestPath: outcome.bestPath?.blocks, labels: outcome.labels, layersSaved: outcome.layersSaved,
+            pathsEvaluated: outcome.evaluations, simulations: outcome.simulations, stoppedEarly: outcome.stoppedEarly,
+            blocksComputed: session.blockApplicationsComputed, blocksReused: session.blockApplicationsReused,
+            seconds: MonotonicClock.seconds() - startTime)
     }
 }
 

@@ -49,7 +49,7 @@ public enum SupervisionWorkflows {
     /// with a progress line, and summarises the whole file.
     public static func search(model resolved: ResolvedModel, threads: Int, chatTemplate: any ChatTemplate,
                               sources: [SupervisionSource], config: MCTSConfig, seed: UInt64,
-                              output: String, shard: Shard? = nil) throws -> SearchSummary {
+                              output: String, shard: Shard? = nil, batch: Int = 16) throws -> SearchSummary {
         let output = shard.map { SupervisionShards.file(of: output, shard: $0) } ?? output
         try config.check()
         let model = try TransformerModel(path: resolved.path, name: resolved.name, threads: threads)
@@ -60,7 +60,7 @@ public enum SupervisionWorkflows {
         // Examples found in the output are skipped; the reporter counts them up front so that the
         // rate and ETA are about the searches of this run.
         var reporter: ProgressReporter?
-        let records = try generator.run(output: URL(fileURLWithPath: output), shard: shard, started: { already, planned in
+        let records = try generator.run(output: URL(fileURLWithPath: output), shard: shard, concurrency: batch, started: { already, planned in
             reporter = ProgressReporter(label: "mcts", total: planned, alreadyDone: already)
         }, progress: { r in
             seen += 1

@@ -19,9 +19,12 @@ struct MCTS: ParsableCommand {
     @Option(help: "Output JSONL file (default: the model's, from `bench models`).") var output: String?
     @Option(help: "Simulations per example.") var simulations: Int = 50
     @Option(help: "Seed for sampling examples and for the search.") var seed: UInt64 = 0
+    @Option(help: "Examples searched together, their candidate paths evaluated in one batch (records do not depend on it).")
+    var batch: Int = 16
     @OptionGroup var shardOptions: ShardOptions
 
     func run() throws {
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1 (got \(batch))") }
         let model = try modelOptions.resolve()
         guard let output = output ?? model.entry?.mcts else { throw RunError.noDefaultFile(model: model.name, option: "--output") }
         var config = MCTSConfig()
@@ -29,7 +32,7 @@ struct MCTS: ParsableCommand {
         try printJSON(try SupervisionWorkflows.search(
             model: model, threads: modelOptions.threads, chatTemplate: try modelOptions.template(of: model),
             sources: try mix.map(SupervisionSource.parse) ?? SupervisionSource.paperMix(total: total),
-            config: config, seed: seed, output: output, shard: try shardOptions.resolve()))
+            config: config, seed: seed, output: output, shard: try shardOptions.resolve(), batch: batch))
     }
 }
 

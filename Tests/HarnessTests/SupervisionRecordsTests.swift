@@ -83,3 +83,47 @@ final class SupervisionGeneratorRealModelTests: XCTestCase {
         }
     }
 }
+
+/// Searching several examples together (their paths judged in one batch) writes the same file as
+/// searching them one at a time, `seconds` aside, for generative and multiple-choice rewards; and
+/// it reproduces a record committed before batching existed.
+final class BatchedSupervisionRealModelTests: XCTestCase {
+    private func strip(_ records: [SupervisionRecord]) -> [SupervisionRecord] {
+        records.map { var r = $0; r.seconds = 0; return r }
+    }
+
+    func testRecordsDoNotDependOnHowManyExamplesAreSearchedTogether() throws {
+        let model = try loadDefaultModel()
+        var config = MCTSConfig()
+        config.simulations = 4
+        let generator = SupervisionGenerator(
+            model: model, tasksDirectory: repositoryTasks,
+            sources: [SupervisionSource(task: "arc_easy", count: 3), SupervisionSource(task: "arc_challenge_letter", count: 2)],
+            config: config, seed: 8, chatTemplate: ChatMLTemplate.smolLM2)
+        let folder = try makeTemporaryFolder(self)
+        let one = folder.appendingPathComponent("one.jsonl"), together = folder.appendingPathComponent("together.jsonl")
+        let a = try generator.run(output: one, concurrency: 1)
+        var order: [String] = []
+        let b = try generator.run(output: together, concurrency: 4, progress: { order.append($0.id) })
+        XCTAssertEqual(strip(a), strip(b))
+        XCTAssertEqual(order, a.map(\.id), "records arrive and are written in plan order")
+        XCTAssertEqual(strip(try SupervisionGenerator.readRecords(together)), strip(a))
+        XCTAssertEqual(Set(a.map(\.task)), ["arc_easy", "arc_challenge_letter"])
+        XCTAssertTrue(a.contains { $0.pathsEvaluated > 1 })
+    }
+
+    func testReproducesTheFirstCommittedSmolLM2Record() throws {
+        let model = try loadDefaultModel()
+        let committed = try SupervisionGenerator.readRecords(
+            repositoryRoot.appendingPathComponent("data/mcts/smollm2-135m-instruct.jsonl"))[0]
+        let generator = SupervisionGenerator(model: model, tasksDirectory: repositoryTasks,
+                                             sources: [SupervisionSource(task: "arc_easy", count: 1)],
+                                             config: MCTSConfig(), seed: 0, chatTemplate: ChatMLTemplate.smolLM2)
+        var mine = try generator.run(output: try makeTemporaryFolder(self).appendingPathComponent("r.jsonl"), concurrency: 4)[0]
+        // Searches with a multiple-choice reward now reuse path prefixes too; the file predates that.
+        XCTAssertGreaterThan(mine.blocksComputed, 0)
+        mine.blocksComputed = committed.blocksComputed
+        mine.blocksReused = committed.blocksReused
+        XCTAssertEqual(strip([mine]), strip([committed]))
+    }
+}

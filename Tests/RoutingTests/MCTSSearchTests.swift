@@ -173,3 +173,46 @@ final class MCTSSearchTests: XCTestCase {
         assertValid(scorer.calls, layerCount: 2)
     }
 }
+
+/// The search as a resumable state (what `bench mcts` drives for several examples at once).
+final class MCTSSearchStateTests: XCTestCase {
+    /// Two searches advanced in alternation, one verdict at a time, end exactly as each run alone,
+    /// asking for the same paths in the same order.
+    func testInterleavedSearchesEqualSeparateRuns() throws {
+        let search = MCTSSearch(layerCount: 8)
+        let verdicts: [(LayerPath) -> Bool] = [
+            { !$0.blocks.contains(3) },
+            { $0.count <= 7 && $0.blocks.contains(5) },
+        ]
+        let seeds: [UInt64] = [11, 12]
+        let alone = try (0..<2).map { i -> (MCTSOutcome, [LayerPath]) in
+            let scorer = RecordingScorer(verdicts[i])
+            return (try search.run(scorer: scorer, seed: seeds[i]), scorer.calls)
+        }
+        var states = try seeds.map { try search.start(seed: $0) }
+        var asked: [[LayerPath]] = [[], []]
+        var outcomes: [MCTSOutcome?] = [nil, nil]
+        while outcomes.contains(where: { $0 == nil }) {
+            for i in 0..<2 where outcomes[i] == nil {
+                switch states[i].step {
+                case let .evaluate(path):
+                    asked[i].append(path)
+                    states[i].resume(verdict: verdicts[i](path))
+                case let .finished(outcome):
+                    outcomes[i] = outcome
+                }
+            }
+        }
+        for i in 0..<2 {
+            XCTAssertEqual(outcomes[i], alone[i].0)
+            XCTAssertEqual(asked[i], alone[i].1)
+        }
+        XCTAssertGreaterThan(asked[0].count, 1)
+    }
+
+    func testStartRefusesAnInvalidConfiguration() {
+        var config = MCTSConfig()
+        config.simulations = -1
+        XCTAssertThrowsError(try MCTSSearch(layerCount: 4, config: config).start(seed: 0))
+    }
+}

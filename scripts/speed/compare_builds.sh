@@ -6,6 +6,11 @@
 #
 #   scripts/speed/compare_builds.sh BEFORE_BENCH AFTER_BENCH ROUNDS -- run --tasks squadv2 --limit 500 --config baseline
 #
+# `bench mcts` jobs write into a file: each round gets `--output <round>/mcts.jsonl` instead of
+# `--results <round>`. IGNORE="member ..." cuts those JSON members out before comparing, besides
+# "seconds" (e.g. IGNORE="blocksComputed blocksReused" when the after-build counts work the
+# before-build did not do).
+#
 # BEFORE_BENCH is e.g. a release build of an earlier commit:
 #   git worktree add /tmp/before <commit> && (cd /tmp/before && swift build -c release --product bench)
 set -euo pipefail
@@ -22,7 +27,8 @@ for r in $(seq 1 "$rounds"); do
     bin=$before; [ $which = after ] && bin=$after
     out="$scratch/$which-$r"
     start=$(date +%s.%N)
-    "$bin" "$@" --results "$out" > "$out.log" 2>&1 || { echo "$0: $which round $r failed; see its log:" >&2; cat "$out.log" >&2; exit 1; }
+    if [ "$1" = mcts ]; then mkdir -p "$out"; where=(--output "$out/mcts.jsonl"); else where=(--results "$out"); fi
+    "$bin" "$@" "${where[@]}" > "$out.log" 2>&1 || { echo "$0: $which round $r failed; see its log:" >&2; cat "$out.log" >&2; exit 1; }
     end=$(date +%s.%N)
     t=$(python3 -c "print(f'{$end - $start:.1f}')")
     if [ $which = before ]; then tb+=("$t"); else ta+=("$t"); fi
@@ -32,11 +38,13 @@ done
 # Records of every round must agree with the first before-round.
 reference="$scratch/before-1"
 status=0
+strip='s/"seconds":[^,}]*,\{0,1\}//'
+for member in ${IGNORE:-}; do strip="$strip; s/\"$member\":[^,}]*,\{0,1\}//"; done
 for d in "$scratch"/*-[0-9]*; do
   [ -d "$d" ] || continue
   while IFS= read -r f; do
     rel=${f#"$reference"/}
-    if ! cmp -s <(sed 's/"seconds":[^,}]*,\{0,1\}//' "$f") <(sed 's/"seconds":[^,}]*,\{0,1\}//' "$d/$rel"); then
+    if ! cmp -s <(sed "$strip" "$f") <(sed "$strip" "$d/$rel"); then
       echo "records differ: $d/$rel" >&2; status=1
     fi
   done < <(find "$reference" -name '*.jsonl')

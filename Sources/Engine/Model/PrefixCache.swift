@@ -86,8 +86,6 @@ public final class PrefixCache {
     private var entries: [Entry] = []
     private var bytes = 0
     private var clock: UInt64 = 0
-    /// Probe verdicts by call shape (see `PrefixReuseProbe`).
-    var probe: PrefixReuseProbe?
 
     /// - Parameters:
     ///   - capacityBytes: memory for entries (default 1 GiB: ~45 SQuAD paragraphs of SmolLM2).

@@ -4,6 +4,7 @@ import Foundation
 public enum EngineError: LocalizedError, Equatable {
     case emptyContinuation(context: String, continuation: String)
     case emptyPrompt
+    case contextsDiffer
     case tooLong(tokens: Int, limit: Int)
     case invalidPath(LayerPathError)
     case tokenOutOfRange(Int32, vocabulary: Int)
@@ -13,6 +14,7 @@ public enum EngineError: LocalizedError, Equatable {
         case let .emptyContinuation(context, continuation):
             return "continuation \(continuation.debugDescription) adds no tokens after context \(String(context.suffix(40)).debugDescription) (a token spans the boundary)"
         case .emptyPrompt: return "the prompt is empty: nothing to condition on"
+        case .contextsDiffer: return "the requests of one path-search session must share their context"
         case let .tooLong(tokens, limit): return "the input needs \(tokens) tokens but the model's context holds \(limit)"
         case let .invalidPath(e): return "invalid layer path: \(e.description)"
         case let .tokenOutOfRange(t, vocabulary): return "token id \(t) is outside the vocabulary (0..<\(vocabulary))"

@@ -20,8 +20,7 @@ extension TransformerModel {
         let longestShare = length - (quantizedRowLimit + 1)
         var reused = 0
         if let (entry, shared) = cache.longestMatch(ids, blocks: path.blocks, limit: longestShare) {
-            let probe = cache.probe ?? PrefixReuseProbe(model: self)
-            cache.probe = probe
+            let probe = callShapeProbe
             // Shorter shares may pass where a longer one does not (past a few hundred positions
             // OpenBLAS splits attention's reduction at length-dependent points). A prompt the cache
             // can serve less than half of is prefilled whole instead and becomes an entry itself:

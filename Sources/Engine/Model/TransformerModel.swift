@@ -26,6 +26,8 @@ public final class TransformerModel {
 
     /// Prompts' keys and values kept across calls, reused where that is exact (nil: off).
     public let prefixCache: PrefixCache?
+    /// Verdicts on which OpenBLAS call shapes compute a row identically (made on first use).
+    lazy var callShapeProbe = PrefixReuseProbe(model: self)
 
     /// Opens a GGUF model file. `name` defaults to the file name without extension;
     /// `prefixCache` serves prompt prefixes shared across documents (nil turns it off).
@@ -52,7 +54,14 @@ public final class TransformerModel {
     /// y[rows × out] = x[rows × in] · Wᵀ, choosing the kernel by row count only (so the choice is a
     /// property of the sequence, never of its batch-mates).
     func linear(_ w: LinearWeight, _ x: UnsafePointer<Float>, rows: Int, _ y: UnsafeMutablePointer<Float>) {
-        if rows <= quantizedRowLimit {
+        linear(w, x, rows: rows, y, quantized: rows <= quantizedRowLimit)
+    }
+
+    /// `linear` with the kernel chosen by the caller: rows of a batch of short segments, each of
+    /// which alone would take the quantised kernels, go through them together (those kernels
+    /// compute each row the same for every batch size).
+    func linear(_ w: LinearWeight, _ x: UnsafePointer<Float>, rows: Int, _ y: UnsafeMutablePointer<Float>, quantized: Bool) {
+        if quantized {
             quantizedLinear(w.quantized, x, rows: rows, y)
         } else {
             parallelSgemmABt(x, lda: w.columns, w.dense, ldb: w.columns, y, ldc: w.rows, m: rows, n: w.rows, k: w.columns)
@@ -161,34 +170,51 @@ public final class TransformerModel {
 
     /// Applies block `block` to `x` (`rows.count × d`), in place; row t is at path position
     /// `slots[t]` of its sequence (rows of sequences with different paths may share a block).
-    func applyBlock(_ block: Int, slots: [Int], x: UnsafeMutablePointer<Float>, rows: [Row]) {
+    ///
+    /// `segments` (default: all rows as one) splits the rows into independent calls' worth: each
+    /// segment gets the kernels and attention call it would get alone (the choice by row count is
+    /// per segment), so a batch of prompts computes every row as its own prefill would. Their
+    /// dense products still run as one matrix product where `callShapeProbe` finds that OpenBLAS
+    /// computes each row the same in the merged call (one weight packing instead of one per prompt).
+    func applyBlock(_ block: Int, slots: [Int], x: UnsafeMutablePointer<Float>, rows: [Row],
+                    segments: [Range<Int>]? = nil) {
         let c = configuration, w = weights.blocks[block]
         let n = rows.count, d = c.width, kv = c.kvWidth, hd = c.headDimension
         let qw = c.headCount * hd, f = c.feedForwardWidth, eps = c.rmsEpsilon
-        let h = workspace.buffer(.normed, n * d)
+        let (dense, attentionGroups) = rowGroups(segments ?? [0..<n], rows: n)
+        // Merged sgemm calls may be padded past the last row (see `rowGroups`): room for them.
+        let padded = max(n, dense.map { $0.rows.lowerBound + $0.callRows }.max() ?? n)
+        let h = workspace.buffer(.normed, padded * d)
         let q = workspace.buffer(.query, n * qw)
         let k = workspace.buffer(.key, n * kv)
         let v = workspace.buffer(.value, n * kv)
-        let att = workspace.buffer(.attentionOutput, n * qw)
-        let tmp = workspace.buffer(.blockOutput, n * d)
+        let att = workspace.buffer(.attentionOutput, padded * qw)
+        let tmp = workspace.buffer(.blockOutput, padded * d)
         // Cache slots are allocated here, outside the parallel sections that write into them.
         let caches = zip(rows, slots).map { $0.sequence.cache.slot($1) }
 
         forRows(n) { r in
             Kernels.rmsNorm(x + r.lowerBound * d, w.attentionNorm, h + r.lowerBound * d, rows: r.count, width: d, epsilon: eps)
         }
-        var qkv: UnsafeMutablePointer<Float>?
         let all = qw + 2 * kv
-        if n <= quantizedRowLimit {
-            quantizedLinear([(w.query.quantized, q), (w.key.quantized, k), (w.value.quantized, v)], h, rows: n)
-        } else {
-            // One sgemm over the stacked [q; k; v] weights; rows are split into q, k, v below.
-            qkv = workspace.buffer(.stackedQKV, n * all)
-            parallelSgemmABt(h, lda: d, w.queryKeyValueDense, ldb: d, qkv!, ldc: all, m: n, n: all, k: d)
+        // Rows whose q, k, v come from the stacked sgemm product (split into q, k, v below).
+        var stacked = [Bool](repeating: false, count: n)
+        let qkv = workspace.buffer(.stackedQKV, padded * all)
+        for g in dense {
+            let o = g.rows.lowerBound
+            if g.quantized {
+                quantizedLinear([(w.query.quantized, q + o * qw), (w.key.quantized, k + o * kv), (w.value.quantized, v + o * kv)],
+                                h + o * d, rows: g.rows.count)
+            } else {
+                // One sgemm over the stacked [q; k; v] weights.
+                parallelSgemmABt(h + o * d, lda: d, w.queryKeyValueDense, ldb: d, qkv + o * all, ldc: all,
+                                 m: g.callRows, n: all, k: d)
+                for t in g.rows { stacked[t] = true }
+            }
         }
         forRows(n) { range in
             for t in range {
-                if let qkv {
+                if stacked[t] {
                     (q + t * qw).update(from: qkv + t * all, count: qw)
                     (k + t * kv).update(from: qkv + t * all + qw, count: kv)
                     (v + t * kv).update(from: qkv + t * all + qw + kv, count: kv)
@@ -202,31 +228,108 @@ public final class TransformerModel {
                 caches[t].store(position: position, key: k + t * kv, value: v + t * kv, kvWidth: kv)
             }
         }
-        attention(q: q, out: att, rows: rows, slots: slots)
-        linear(w.output, att, rows: n, tmp)
+        if attentionGroups.count == 1 {
+            attention(q: q, out: att, rows: rows, slots: slots)
+        } else {
+            for s in attentionGroups {
+                attention(q: q + s.lowerBound * qw, out: att + s.lowerBound * qw, rows: Array(rows[s]), slots: Array(slots[s]))
+            }
+        }
+        for g in dense {
+            let o = g.rows.lowerBound
+            linear(w.output, att + o * qw, rows: g.callRows, tmp + o * d, quantized: g.quantized)
+        }
         forRows(n) { r in
             Kernels.add(x + r.lowerBound * d, tmp + r.lowerBound * d, count: r.count * d)
             Kernels.rmsNorm(x + r.lowerBound * d, w.feedForwardNorm, h + r.lowerBound * d, rows: r.count, width: d, epsilon: eps)
         }
 
-        let gate = workspace.buffer(.gate, n * f)
-        if n <= quantizedRowLimit {
-            let up = workspace.buffer(.up, n * f)
-            quantizedLinear([(w.gate.quantized, gate), (w.up.quantized, up)], h, rows: n)
-            VectorExp.swiglu(gate, up, into: gate, count: n * f)
-        } else {
-            // One sgemm over the stacked [gate; up] weights; SwiGLU reads both halves of each row.
-            let gu = workspace.buffer(.stackedGateUp, n * 2 * f)
-            parallelSgemmABt(h, lda: d, w.gateUpDense, ldb: d, gu, ldc: 2 * f, m: n, n: 2 * f, k: d)
-            forRows(n) { range in
-                for t in range {
-                    let row = gu + t * 2 * f
-                    VectorExp.swiglu(row, row + f, into: gate + t * f, count: f)
+        // `gate` shares storage with `stackedQKV`, dead by now.
+        let gate = workspace.buffer(.gate, padded * f)
+        for g in dense {
+            let o = g.rows.lowerBound, count = g.rows.count
+            if g.quantized {
+                let up = workspace.buffer(.up, count * f)
+                quantizedLinear([(w.gate.quantized, gate + o * f), (w.up.quantized, up)], h + o * d, rows: count)
+                VectorExp.swiglu(gate + o * f, up, into: gate + o * f, count: count * f)
+            } else {
+                // One sgemm over the stacked [gate; up] weights; SwiGLU reads both halves of each row.
+                let gu = workspace.buffer(.stackedGateUp, g.callRows * 2 * f)
+                parallelSgemmABt(h + o * d, lda: d, w.gateUpDense, ldb: d, gu, ldc: 2 * f, m: g.callRows, n: 2 * f, k: d)
+                forRows(count) { range in
+                    for t in range {
+                        let row = gu + t * 2 * f
+                        VectorExp.swiglu(row, row + f, into: gate + (o + t) * f, count: f)
+                    }
                 }
             }
         }
-        linear(w.down, gate, rows: n, tmp)
+        for g in dense {
+            linear(w.down, gate + g.rows.lowerBound * f, rows: g.callRows, tmp + g.rows.lowerBound * d, quantized: g.quantized)
+        }
         forRows(n) { r in Kernels.add(x + r.lowerBound * d, tmp + r.lowerBound * d, count: r.count * d) }
+    }
+
+    /// Rows whose dense products run as one call, and the kernel they take. A merged sgemm call
+    /// runs on `callRows` rows (the real ones, then padding rows whose results nobody reads).
+    struct RowGroup: Equatable {
+        let rows: Range<Int>
+        let quantized: Bool
+        var callRows: Int { paddedRows ?? rows.count }
+        var paddedRows: Int? = nil
+    }
+
+    /// Merged sgemm calls are padded to a multiple of this many rows, so that the probe is asked
+    /// about few row counts (each first verdict costs about three block applications of that size).
+    static let mergedRowGranule = 32
+    /// The most rows one merged sgemm call holds (padding included).
+    static let mergedRowLimit = 1024
+
+    /// How `applyBlock` calls its kernels for `segments` (contiguous, in order, covering `0..<n`;
+    /// each segment a run of positions of its own sequence, or all rows as one segment):
+    ///
+    /// - dense products: adjacent segments of at most `quantizedRowLimit` rows (which alone take
+    ///   the quantised kernels, whose rows do not depend on the batch) run as one quantised call;
+    ///   adjacent longer segments (which alone take sgemm) run as one sgemm of up to
+    ///   `mergedRowLimit` rows, padded to a multiple of `mergedRowGranule`, where `callShapeProbe`
+    ///   finds sgemm computes a row the same in a call of each segment's row count as in one of the
+    ///   padded count, and otherwise one call each. Groups are run in order, so a padded call's
+    ///   extra rows are overwritten by the next group's own results.
+    /// - attention: each long segment alone (its prefill call shape); the short ones together
+    ///   (rows of several sequences take the per-row kernel, as each short segment alone does).
+    func rowGroups(_ segments: [Range<Int>], rows n: Int) -> (dense: [RowGroup], attention: [Range<Int>]) {
+        if segments.count == 1 { return ([RowGroup(rows: 0..<n, quantized: n <= quantizedRowLimit)], [0..<n]) }
+        var dense: [RowGroup] = [], attention: [Range<Int>] = []
+        let granule = Self.mergedRowGranule
+        func paddedCount(_ rows: Int) -> Int { (rows + granule - 1) / granule * granule }
+        var i = 0
+        while i < segments.count {
+            let short = segments[i].count <= quantizedRowLimit
+            if short {
+                var j = i
+                while j + 1 < segments.count, segments[j + 1].count <= quantizedRowLimit { j += 1 }
+                let run = segments[i].lowerBound..<segments[j].upperBound
+                dense.append(RowGroup(rows: run, quantized: true))
+                attention.append(run)
+                i = j + 1
+                continue
+            }
+            // Long segments from i on, as many as fit one merged call.
+            var j = i
+            while j + 1 < segments.count, segments[j + 1].count > quantizedRowLimit,
+                  paddedCount(segments[j + 1].upperBound - segments[i].lowerBound) <= Self.mergedRowLimit { j += 1 }
+            let run = segments[i].lowerBound..<segments[j].upperBound
+            let probe = callShapeProbe
+            if j > i, probe.weightRowsAreShapeFree(rows: paddedCount(run.count)),
+               segments[i...j].allSatisfy({ probe.weightRowsAreShapeFree(rows: $0.count) }) {
+                dense.append(RowGroup(rows: run, quantized: false, paddedRows: paddedCount(run.count)))
+            } else {
+                dense += segments[i...j].map { RowGroup(rows: $0, quantized: false) }
+            }
+            attention += segments[i...j]
+            i = j + 1
+        }
+        return (dense, attention)
     }
 
     /// Causal attention of each row over its own sequence's cached keys/values (positions 0...row).
