@@ -13,7 +13,8 @@ import Support
 ///
 /// - weight products (`x · Wᵀ` with `rows` rows, one per dense matrix shape of a block and sgemm
 ///   partition): a call of `rows` rows must give the rows of one reference call of
-///   `referenceRows` rows; then any two row counts give the same rows;
+///   `referenceRows` rows, taken at the reference's start and a few rows in; then any two row
+///   counts give the same rows, wherever a row sits in its call;
 /// - attention's two products as `TransformerModel.attention` runs a prefill (scores `q · Kᵀ`;
 ///   causally masked weights times values): the first `shared` rows of a prompt of `entryLength`
 ///   positions must equal those of a prompt of `promptLength`, and the tail computed alone must
@@ -90,10 +91,13 @@ final class PrefixReuseProbe {
     /// 48 data sets in all, so an order difference confined to one element of the tail (the case
     /// found here) is missed with probability about 2⁻⁴⁸.
     static let attentionShifts = 16
+    /// Where a weight-product check also places its rows inside the reference call.
+    static let rowShift = 5
     static let shiftStride = 7919
 
     /// Whether every weight product computes its rows the same in a call of `rows` rows as in any
-    /// other call (checked against the reference call).
+    /// other call, wherever they sit in it (checked against the reference call, with the rows at
+    /// its start and `rowShift` rows in).
     func weightRowsAreShapeFree(rows: Int) -> Bool {
         guard rows >= 1, rows <= referenceRows else { return false }
         if let v = rowVerdicts[rows] { return v }
@@ -101,10 +105,17 @@ final class PrefixReuseProbe {
             reference = inputs.map { input in weightShapes.map { kept(call($0, input, rows: referenceRows), rows: referenceRows, n: $0.n) } }
         }
         var same = true
+        // At the call's start and shifted by an offset that is no multiple of a tile height: a
+        // batch of prompts (`TransformerModel.rowGroups`) puts a prompt's rows anywhere in a call.
+        let offsets = [0, Self.rowShift].filter { $0 + rows <= referenceRows }
         for (t, input) in inputs.enumerated() where same {
             for (i, shape) in weightShapes.enumerated() where same {
-                let mine = kept(call(shape, input, rows: rows), rows: rows, n: shape.n)
-                same = mine.elementsEqual(reference[t][i].prefix(mine.count)) { $0.bitPattern == $1.bitPattern }
+                for offset in offsets where same {
+                    let mine = kept(call(shape, input + offset * shape.k, rows: rows), rows: rows, n: shape.n)
+                    let width = shape.n > 2 * edgeColumns ? 2 * edgeColumns : shape.n
+                    let expected = reference[t][i][(offset * width)..<(offset * width + mine.count)]
+                    same = mine.elementsEqual(expected) { $0.bitPattern == $1.bitPattern }
+                }
             }
         }
         rowVerdicts[rows] = same
