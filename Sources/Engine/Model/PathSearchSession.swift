@@ -177,14 +177,8 @@ public final class PathSearchSession {
             guard case let .scoring(continuations) = c.session.work else { continue }
             for (j, cont) in continuations.enumerated() {
                 // As `scoreContinuations` sums them: the first token, then each later one in order.
-                var (total, greedy) = TransformerModel.scoreToken(firstLogits + i * vocab, vocab: vocab, target: cont[0])
-                if let rows = rowsOf[i]?[j] {
-                    for t in 1..<cont.count {
-                        let (lp, g) = TransformerModel.scoreToken(logits + (rows.lowerBound + t - 1) * vocab, vocab: vocab, target: cont[t])
-                        total += lp
-                        greedy = greedy && g
-                    }
-                }
+                let (total, greedy) = TransformerModel.continuationScore(
+                    cont, first: firstLogits + i * vocab, later: rowsOf[i]?[j].map { logits + $0.lowerBound * vocab }, vocab: vocab)
                 results[i][j] = LoglikelihoodResult(
                     logLikelihood: total, isGreedy: greedy, continuationTokens: cont.count,
                     contextTokens: c.length, path: c.path, blockApplications: c.path.count, forwardPasses: 1)

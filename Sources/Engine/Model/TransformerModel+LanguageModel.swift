@@ -163,21 +163,17 @@ extension TransformerModel: RoutableLanguageModel {
         let x = workspace.buffer(.hidden, (continuations.map(\.count).max() ?? 1) * d)
         var results: [LoglikelihoodResult] = []
         for cont in continuations {
-            var (total, greedy) = firstLogits.withUnsafeBufferPointer {
-                Self.scoreToken($0.baseAddress!, vocab: vocab, target: cont[0])
-            }
+            var later: UnsafeMutablePointer<Float>?
             if cont.count > 1 {
                 // Each continuation extends the shared context cache from its end.
                 seq.length = contextCount
                 let inputs = cont[0..<(cont.count - 1)]
                 forward(inputs, sequence: seq, decider: nil, x: x)
-                let out = workspace.buffer(.logits, inputs.count * vocab)
-                logits(x, rows: inputs.count, into: out)
-                for t in 1..<cont.count {
-                    let (lp, g) = Self.scoreToken(out + (t - 1) * vocab, vocab: vocab, target: cont[t])
-                    total += lp
-                    greedy = greedy && g
-                }
+                later = workspace.buffer(.logits, inputs.count * vocab)
+                logits(x, rows: inputs.count, into: later!)
+            }
+            let (total, greedy) = firstLogits.withUnsafeBufferPointer {
+                Self.continuationScore(cont, first: $0.baseAddress!, later: later, vocab: vocab)
             }
             results.append(LoglikelihoodResult(
                 logLikelihood: total, isGreedy: greedy, continuationTokens: cont.count,
@@ -185,6 +181,21 @@ extension TransformerModel: RoutableLanguageModel {
         }
         seq.length = contextCount
         return results
+    }
+
+    /// A continuation's log-likelihood and whether it is greedy: its first token under `first`, then
+    /// token t (t ≥ 1) under row t − 1 of `later` (`(count − 1) × vocab`), summed in that order.
+    static func continuationScore(_ tokens: [Int32], first: UnsafePointer<Float>, later: UnsafePointer<Float>?,
+                                  vocab: Int) -> (Double, Bool) {
+        var (total, greedy) = scoreToken(first, vocab: vocab, target: tokens[0])
+        if let later {
+            for t in 1..<tokens.count {
+                let (lp, g) = scoreToken(later + (t - 1) * vocab, vocab: vocab, target: tokens[t])
+                total += lp
+                greedy = greedy && g
+            }
+        }
+        return (total, greedy)
     }
 
     /// Log-probability of `target` under `logits` (log-sum-exp in f64) and whether it is the argmax
