@@ -64,7 +64,7 @@ let package = Package(
         // Reports: comparisons and their renderers (Markdown, CSV, SVG, README).
         .target(name: "Reports", dependencies: ["Runs", "Benchmarks", "Support", "CCSV"], swiftSettings: engineSettings),
         // Supervision: MCTS path search over training data, router training data.
-        .target(name: "Supervision", dependencies: ["Runs", "Engine", "Benchmarks", "Routing", "Support"], swiftSettings: engineSettings),
+        .target(name: "Supervision", dependencies: ["Runs", "Reports", "Engine", "Benchmarks", "Routing", "Support"], swiftSettings: engineSettings),
 
         // MARK: - Command-line interface
         .executableTarget(

@@ -164,23 +164,23 @@ public enum Plots {
 
     // MARK: SVG helpers
 
-    private static func header(width: Double, height: Double) -> String {
+    static func header(width: Double, height: Double) -> String {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             + "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(fmt(width, 0))\" height=\"\(fmt(height, 0))\" "
             + "viewBox=\"0 0 \(fmt(width, 0)) \(fmt(height, 0))\">\n"
             + "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n"
     }
 
-    private static func text(x: Double, y: Double, _ s: String, size: Int, anchor: String, weight: String = "normal") -> String {
+    static func text(x: Double, y: Double, _ s: String, size: Int, anchor: String, weight: String = "normal") -> String {
         "<text x=\"\(fmt(x, 1))\" y=\"\(fmt(y, 1))\" font-family=\"sans-serif\" font-size=\"\(size)\" "
             + "font-weight=\"\(weight)\" text-anchor=\"\(anchor)\">\(escape(s))</text>\n"
     }
 
-    private static func line(x1: Double, y1: Double, x2: Double, y2: Double, color: String) -> String {
+    static func line(x1: Double, y1: Double, x2: Double, y2: Double, color: String) -> String {
         "<line x1=\"\(fmt(x1, 1))\" y1=\"\(fmt(y1, 1))\" x2=\"\(fmt(x2, 1))\" y2=\"\(fmt(y2, 1))\" stroke=\"\(color)\" stroke-width=\"1\"/>\n"
     }
 
-    private static func fmt(_ x: Double, _ decimals: Int) -> String { NumberText.fixed(x, decimals) }
+    static func fmt(_ x: Double, _ decimals: Int) -> String { NumberText.fixed(x, decimals) }
 
     /// XML-escapes text and attribute values.
     static func escape(_ s: String) -> String {

@@ -238,6 +238,13 @@ public struct RouterTrainer: Sendable {
         prov.seed = config.seed
         var metrics = trainMetrics.dictionary(prefix: "train")
         if let h = heldOutMetrics { metrics.merge(h.dictionary(prefix: "heldout")) { $1 } }
+        // What always "execute" scores on the same decisions, so a reader can tell whether the
+        // routers learned more than the majority class.
+        for (prefix, indices) in [("train_always_execute", trainIndices), ("heldout_always_execute", heldOutIndices)] where !indices.isEmpty {
+            let m = RouterTrainer.constant(.execute, on: examples, indices: indices, layerCount: L)
+            metrics["\(prefix).accuracy"] = m.accuracy
+            metrics["\(prefix).macro_f1"] = m.macroF1
+        }
         if let lastLoss = history.last?.loss { metrics["train.final_loss"] = lastLoss }
         for d in RoutingDecision.allCases {
             metrics["class_weight.\(d.name)"] = Double(weights[d.rawValue])
@@ -281,6 +288,20 @@ public struct RouterTrainer: Sendable {
                     let windows = UnsafeBufferPointer(rebasing: p[(l * n)..<((l + 1) * n)])
                     m.record(layer: l, truth: e.labels[l], predicted: set.decide(layer: l, pooled: windows, windowCount: e.windowCount))
                 }
+            }
+        }
+        return m
+    }
+
+    /// Metrics of a rule that predicts `decision` for every block of every example (e.g. always
+    /// "execute", the baseline a router must beat to have learned anything).
+    public static func constant(_ decision: RoutingDecision, on examples: [RouterTrainingExample], indices: [Int]? = nil,
+                                layerCount: Int) -> RouterMetrics {
+        var m = RouterMetrics(layerCount: layerCount)
+        for i in indices ?? Array(examples.indices) {
+            m.examples += 1
+            for l in 0..<min(layerCount, examples[i].layerCount) {
+                m.record(layer: l, truth: examples[i].labels[l], predicted: decision.rawValue)
             }
         }
         return m

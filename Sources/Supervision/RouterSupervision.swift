@@ -10,9 +10,18 @@ public enum SupervisionError: LocalizedError, Equatable {
     case invalidMix(reason: String)
     case noKeptExamples(file: String)
     case missingRecords(file: String)
+    case unknownDocument(file: String, task: String, id: String)
+    case missingRunTask(run: String, task: String)
+    case nothingToControl
 
     public var errorDescription: String? {
         switch self {
+        case let .unknownDocument(file, task, id):
+            return "\(file): record \(task)/\(id) names no training document of \(task) (records of another data version?)"
+        case let .missingRunTask(run, task):
+            return "run '\(run)' has no results for \(task) (run `bench run --tasks \(task)` for it first)"
+        case .nothingToControl:
+            return "no document searched by the oracle has been scored by every run: nothing to compare"
         case let .invalidMix(reason): return "--mix: \(reason)"
         case let .missingRecords(file): return "--records: \(file) does not exist (run `bench mcts` first)"
         case let .noKeptExamples(file): return "\(file): no kept examples (no MCTS record found a correct path): nothing to train on"
@@ -83,6 +92,36 @@ public struct SupervisionRecord: Codable, Sendable, Equatable {
     public var blocksComputed: Int
     public var blocksReused: Int
     public var seconds: Double
+
+    public init(task: String, id: String, prompt: String, promptTokens: Int, defaultCorrect: Bool, kept: Bool, improved: Bool,
+                bestPath: [Int]?, labels: [Int]?, layersSaved: Int?, pathsEvaluated: Int, simulations: Int, stoppedEarly: Bool,
+                blocksComputed: Int, blocksReused: Int, seconds: Double) {
+        self.task = task
+        self.id = id
+        self.prompt = prompt
+        self.promptTokens = promptTokens
+        self.defaultCorrect = defaultCorrect
+        self.kept = kept
+        self.improved = improved
+        self.bestPath = bestPath
+        self.labels = labels
+        self.layersSaved = layersSaved
+        self.pathsEvaluated = pathsEvaluated
+        self.simulations = simulations
+        self.stoppedEarly = stoppedEarly
+        self.blocksComputed = blocksComputed
+        self.blocksReused = blocksReused
+        self.seconds = seconds
+    }
+}
+
+/// Which documents a search plan takes from each source.
+public enum SupervisionSelection: String, Sendable, Codable {
+    /// `count` training documents drawn with the seed: router supervision (`bench mcts`).
+    case trainingSample
+    /// The first `count` evaluation (test) documents in order, the documents `bench run --limit`
+    /// scores: the oracle (`bench oracle`), which sees the answers and so bounds what routing can do.
+    case firstEvaluation
 }
 
 /// Runs MCTS path search over training examples and appends one record per example (resumable).
@@ -93,29 +132,35 @@ public struct SupervisionGenerator {
     public var config: MCTSConfig
     public var seed: UInt64
     public var chatTemplate: any ChatTemplate
+    public var selection: SupervisionSelection
 
     public init(model: TransformerModel, tasksDirectory: URL, sources: [SupervisionSource], config: MCTSConfig,
-                seed: UInt64, chatTemplate: any ChatTemplate) {
+                seed: UInt64, chatTemplate: any ChatTemplate, selection: SupervisionSelection = .trainingSample) {
         self.model = model
         self.tasksDirectory = tasksDirectory
         self.sources = sources
         self.config = config
         self.seed = seed
         self.chatTemplate = chatTemplate
+        self.selection = selection
     }
 
-    /// The examples to search, in a deterministic order: for each source, its training documents
-    /// shuffled with a seed derived from `seed` and the task, first `count` taken.
+    /// The examples to search, in a deterministic order. For a training sample: each source's
+    /// training documents shuffled with a seed derived from `seed` and the task, first `count`
+    /// taken; for the first evaluation documents: each source's first `count` in document order.
     public func plan() throws -> [(task: String, benchmark: LoadedBenchmark, index: Int)] {
         var out: [(String, LoadedBenchmark, Int)] = []
         for source in sources {
+            let split: DocumentSplit = selection == .trainingSample ? .training : .evaluation
             let loaded = try BenchmarkRegistry.load(source.task, from: tasksDirectory,
-                                                    options: BenchmarkOptions(chatTemplate: chatTemplate, split: .training))
+                                                    options: BenchmarkOptions(chatTemplate: chatTemplate, split: split))
             var order = Array(loaded.documents.indices)
-            var rng = SplitMix64(seed: SplitMix64.derive(seed, "mcts-sample/\(source.task)"))
-            // Our own generator, so the sample never depends on the platform; the biased variant
-            // because the committed supervision files were sampled with it.
-            rng.moduloBiasedShuffle(&order)
+            if selection == .trainingSample {
+                var rng = SplitMix64(seed: SplitMix64.derive(seed, "mcts-sample/\(source.task)"))
+                // Our own generator, so the sample never depends on the platform; the biased variant
+                // because the committed supervision files were sampled with it.
+                rng.moduloBiasedShuffle(&order)
+            }
             for index in order.prefix(source.count) { out.append((source.task, loaded, index)) }
         }
         return out
@@ -197,31 +242,25 @@ public struct SupervisionGenerator {
     }
 }
 
-/// One training example's path search in progress, with what judges its paths.
-final class ExampleSearch {
-    /// Position among the examples this run searches (records are written in this order).
-    let order: Int
+/// What judges candidate layer paths for one document: its reward session and its scorer.
+///
+/// Generative reward (the paper's letter ARC and DART: the greedy answer along the path) or
+/// multiple-choice reward (lm-eval's cloze ARC: the highest-likelihood choice is gold); either
+/// way hidden states of shared path prefixes are reused across the paths judged.
+final class DocumentJudge {
     let task: String
     let benchmark: LoadedBenchmark
     let index: Int
-    var state: MCTSSearchState
     /// The prompt as the model sees it and its token count.
     let prompt: String
     let promptTokens: Int
-    /// Generative reward (the paper's letter ARC and DART: the greedy answer along the path) or
-    /// multiple-choice reward (lm-eval's cloze ARC: the highest-likelihood choice is gold); either
-    /// way hidden states of shared path prefixes are reused across the candidates.
     let session: PathSearchSession
     let generative: Bool
-    let startTime: Double
 
-    init(order: Int, task: String, benchmark: LoadedBenchmark, index: Int, model: TransformerModel,
-         search: MCTSSearch, seed: UInt64) throws {
-        self.order = order
+    init(task: String, benchmark: LoadedBenchmark, index: Int, model: TransformerModel) throws {
         self.task = task
         self.benchmark = benchmark
         self.index = index
-        startTime = MonotonicClock.seconds()
         switch try benchmark.request(at: index) {
         case let .generation(request):
             session = try PathSearchSession(model: model, request: request)
@@ -236,41 +275,72 @@ final class ExampleSearch {
         }
         // The prompt's own encoding (for scoring, lm-eval's pair encoding may move a trailing space).
         promptTokens = generative ? session.promptIds.count : model.encode(prompt).count
-        state = try search.start(seed: seed)
     }
 
-    /// Judges the path each unfinished search asks for, all in one batch per reward kind, and
-    /// resumes the searches with their verdicts.
-    static func judgeTogether(_ searches: [ExampleSearch]) throws {
-        var generative: [(ExampleSearch, LayerPath)] = [], scored: [(ExampleSearch, LayerPath)] = []
-        for s in searches {
-            guard case let .evaluate(path) = s.state.step else { continue }
-            if s.generative { generative.append((s, path)) } else { scored.append((s, path)) }
-        }
+    /// The document's id.
+    var id: String { benchmark.documents[index].id }
+
+    /// Whether each path makes the document correct (`acc` = 1), all judged in one batch per
+    /// reward kind. A judge may appear at most once per call.
+    static func judge(_ items: [(DocumentJudge, LayerPath)]) throws -> [Bool] {
+        var verdicts = [Bool](repeating: false, count: items.count)
+        let generative = items.indices.filter { items[$0].0.generative }
+        let scored = items.indices.filter { !items[$0].0.generative }
         if !generative.isEmpty {
-            let results = try PathSearchSession.generate(generative.map { ($0.0.session, $0.1) })
-            for ((s, _), g) in zip(generative, results) {
-                let score = try s.benchmark.score(at: s.index, response: BenchmarkResponse(generatedText: g.text))
-                s.state.resume(verdict: score.metrics["acc,none"] == 1)
+            let results = try PathSearchSession.generate(generative.map { (items[$0].0.session, items[$0].1) })
+            for (i, g) in zip(generative, results) {
+                let judge = items[i].0
+                let score = try judge.benchmark.score(at: judge.index, response: BenchmarkResponse(generatedText: g.text))
+                verdicts[i] = score.metrics["acc,none"] == 1
             }
         }
         if !scored.isEmpty {
-            let results = try PathSearchSession.score(scored.map { ($0.0.session, $0.1) })
-            for ((s, _), r) in zip(scored, results) {
-                let score = try s.benchmark.score(at: s.index, response: BenchmarkResponse(loglikelihoodResults: r))
-                s.state.resume(verdict: score.metrics["acc,none"] == 1)
+            let results = try PathSearchSession.score(scored.map { (items[$0].0.session, items[$0].1) })
+            for (i, r) in zip(scored, results) {
+                let judge = items[i].0
+                let score = try judge.benchmark.score(at: judge.index, response: BenchmarkResponse(loglikelihoodResults: r))
+                verdicts[i] = score.metrics["acc,none"] == 1
             }
         }
+        return verdicts
+    }
+}
+
+/// One example's path search in progress, with what judges its paths.
+final class ExampleSearch {
+    /// Position among the examples this run searches (records are written in this order).
+    let order: Int
+    let judge: DocumentJudge
+    var state: MCTSSearchState
+    let startTime: Double
+
+    init(order: Int, task: String, benchmark: LoadedBenchmark, index: Int, model: TransformerModel,
+         search: MCTSSearch, seed: UInt64) throws {
+        self.order = order
+        startTime = MonotonicClock.seconds()
+        judge = try DocumentJudge(task: task, benchmark: benchmark, index: index, model: model)
+        state = try search.start(seed: seed)
+    }
+
+    /// Judges the path each unfinished search asks for, all in one batch, and resumes the
+    /// searches with their verdicts.
+    static func judgeTogether(_ searches: [ExampleSearch]) throws {
+        var asking: [(ExampleSearch, LayerPath)] = []
+        for s in searches {
+            if case let .evaluate(path) = s.state.step { asking.append((s, path)) }
+        }
+        let verdicts = try DocumentJudge.judge(asking.map { ($0.0.judge, $0.1) })
+        for ((s, _), verdict) in zip(asking, verdicts) { s.state.resume(verdict: verdict) }
     }
 
     /// The search's record.
     func record(_ outcome: MCTSOutcome) -> SupervisionRecord {
         SupervisionRecord(
-            task: task, id: benchmark.documents[index].id, prompt: prompt, promptTokens: promptTokens,
+            task: judge.task, id: judge.id, prompt: judge.prompt, promptTokens: judge.promptTokens,
             defaultCorrect: outcome.defaultCorrect, kept: outcome.kept, improved: outcome.improved,
             bestPath: outcome.bestPath?.blocks, labels: outcome.labels, layersSaved: outcome.layersSaved,
             pathsEvaluated: outcome.evaluations, simulations: outcome.simulations, stoppedEarly: outcome.stoppedEarly,
-            blocksComputed: session.blockApplicationsComputed, blocksReused: session.blockApplicationsReused,
+            blocksComputed: judge.session.blockApplicationsComputed, blocksReused: judge.session.blockApplicationsReused,
             seconds: MonotonicClock.seconds() - startTime)
     }
 }

@@ -45,16 +45,18 @@ public struct TrainingSummary: Encodable, Sendable {
 
 /// The supervision commands as library functions.
 public enum SupervisionWorkflows {
-    /// `bench mcts`: searches every planned training example not yet in `output` (resumable),
-    /// with a progress line, and summarises the whole file.
+    /// `bench mcts` (and `bench oracle`, with `selection` `.firstEvaluation`): searches every
+    /// planned example not yet in `output` (resumable), with a progress line, and summarises the
+    /// whole file.
     public static func search(model resolved: ResolvedModel, threads: Int, chatTemplate: any ChatTemplate,
                               sources: [SupervisionSource], config: MCTSConfig, seed: UInt64,
-                              output: String, shard: Shard? = nil, batch: Int = 16) throws -> SearchSummary {
+                              output: String, shard: Shard? = nil, batch: Int = 16,
+                              selection: SupervisionSelection = .trainingSample) throws -> SearchSummary {
         let output = shard.map { SupervisionShards.file(of: output, shard: $0) } ?? output
         try config.check()
         let model = try TransformerModel(path: resolved.path, name: resolved.name, threads: threads)
         let generator = SupervisionGenerator(model: model, tasksDirectory: try TasksDirectory.locate(), sources: sources,
-                                             config: config, seed: seed, chatTemplate: chatTemplate)
+                                             config: config, seed: seed, chatTemplate: chatTemplate, selection: selection)
         let t0 = MonotonicClock.seconds()
         var computed = 0, reused = 0, seen = 0
         // Examples found in the output are skipped; the reporter counts them up front so that the
@@ -80,8 +82,9 @@ public enum SupervisionWorkflows {
 
     /// `bench train-router`: teacher forcing along the kept records' label paths, then training;
     /// writes the RouterSet (with the model's sha256 in its provenance) to `output`.
+    /// With `reportFolder`, also writes the training report there (`RouterTrainingReport`).
     public static func train(model resolved: ResolvedModel, threads: Int, records: String, output: String,
-                             config: RouterTrainingConfig, commandLine: String,
+                             config: RouterTrainingConfig, commandLine: String, reportFolder: URL? = nil,
                              log: @escaping (String) -> Void) throws -> TrainingSummary {
         guard FileManager.default.fileExists(atPath: records) else {
             throw SupervisionError.missingRecords(file: records)
@@ -106,8 +109,57 @@ public enum SupervisionWorkflows {
         }
         try FileOperations.ensureWritableFolder(URL(fileURLWithPath: output).deletingLastPathComponent())
         try result.routers.write(to: output)
+        if let reportFolder {
+            try RouterTrainingReport(model: resolved.name, records: records, command: commandLine, examples: examples, result: result)
+                .write(folder: reportFolder)
+        }
         return TrainingSummary(output: output, examples: examples.count, trainLabelCounts: result.trainLabelCounts,
                                seconds: MonotonicClock.seconds() - t0, metrics: result.routers.provenance.metrics)
+    }
+}
+
+extension SupervisionWorkflows {
+    /// `bench static-path`: chooses the static control path from MCTS records (`StaticPathSearch`)
+    /// and, with `reportFolder`, writes `static-path.md` and `static-path.json` there.
+    public static func staticPath(model resolved: ResolvedModel, threads: Int, chatTemplate: any ChatTemplate, records: String,
+                                  candidates: Int, perTask: Int, batch: Int, reportFolder: URL?,
+                                  commandLine: String) throws -> StaticPathSelection {
+        guard FileManager.default.fileExists(atPath: records) else { throw SupervisionError.missingRecords(file: records) }
+        let model = try TransformerModel(path: resolved.path, name: resolved.name, threads: threads)
+        var reporter: ProgressReporter?
+        let selection = try StaticPathSearch.select(
+            model: model, modelName: resolved.name, recordsFile: records, tasksDirectory: try TasksDirectory.locate(),
+            chatTemplate: chatTemplate, count: candidates, perTask: perTask, batch: batch) { done, total in
+            if reporter == nil { reporter = ProgressReporter(label: "static path", total: total) }
+            let already = reporter?.done ?? 0
+            reporter?.advance(by: done - already)
+        }
+        reporter?.finish()
+        if let reportFolder {
+            try FileOperations.ensureWritableFolder(reportFolder)
+            try FileOperations.writeAtomically(Data(selection.markdown(command: commandLine).utf8),
+                                               to: reportFolder.appendingPathComponent("static-path.md"))
+            try FileOperations.writeAtomically(try CanonicalJSON.prettyData(selection),
+                                               to: reportFolder.appendingPathComponent("static-path.json"))
+        }
+        return selection
+    }
+
+    /// `bench control-report`: the baseline / static / routers / oracle table of `model` from the
+    /// oracle's records and the runs' records under `resultsDir`, written under `reportsDir`.
+    public static func controlReport(resultsDir: URL, reportsDir: URL, model: String, oracle: String, runs: [String],
+                                     commands: [String]) throws -> ControlReport {
+        guard FileManager.default.fileExists(atPath: oracle) else { throw SupervisionError.missingRecords(file: oracle) }
+        let records = try SupervisionGenerator.readRecords(URL(fileURLWithPath: oracle))
+        let store = ResultsStore(root: resultsDir)
+        var loaded: [(name: String, results: [String: TaskResults])] = []
+        for run in runs { loaded.append((run, try store.loadRun(model: model, run: run))) }
+        guard let layerCount = loaded.first?.results.values.first?.summary.configuration.layerCount else {
+            throw SupervisionError.nothingToControl
+        }
+        let report = try ControlReport(model: model, layerCount: layerCount, oracle: records, runs: loaded)
+        try report.write(reportsDir: reportsDir, commands: commands)
+        return report
     }
 }
 

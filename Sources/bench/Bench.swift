@@ -12,7 +12,7 @@ struct Bench: ParsableCommand {
             Tokenize.self, Score.self, Generate.self, Perf.self,
             Models.self, Tasks.self, Prompt.self,
             Run.self, Merge.self, Compare.self, Report.self, Export.self, Serve.self,
-            MCTS.self, TrainRouter.self, PerfRouted.self,
+            MCTS.self, TrainRouter.self, Oracle.self, StaticPath.self, ControlReportCommand.self, PerfRouted.self,
         ]
     )
 }
