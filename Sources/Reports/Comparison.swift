@@ -97,8 +97,16 @@ public struct SuiteComparison: Hashable, Sendable {
     /// Micro averages over all paired documents of those tasks (the paper's "total" columns):
     /// scores, Δ with a bootstrap over the pooled documents, layers per document.
     public var scores: PairedScores
-    /// Mean of the tasks' Δ (the paper's Table 4 "avg Δ"), in points.
-    public var macroDelta: Double
+    /// Mean of the tasks' Δ (the paper's "avg Δ"), in points, with a stratified paired bootstrap
+    /// interval (each task's documents redrawn within the task, tasks weighted equally).
+    public var macroDelta: BootstrapInterval
+    /// Tasks of the suite compared but not pooled, because their metric is not an accuracy
+    /// (SQuAD v2's F1): reported apart in the per-task rows only.
+    public var apart: [String]
+
+    /// Whether a task with `metric` is pooled into suite rows: accuracies only (`acc…`,
+    /// `exact_match…`), never a mean F1 beside them.
+    public static func pools(metric: String) -> Bool { metric.hasPrefix("acc") || metric.hasPrefix("exact_match") }
 }
 
 /// `bench compare A B`: per-task and per-suite differences between two runs of one model.
@@ -167,15 +175,18 @@ public struct Comparison: Hashable, Sendable {
         self.tasks = tasks
 
         var suiteRows: [SuiteComparison] = []
+        let metricOf = Dictionary(tasks.map { ($0.task, $0.metric) }, uniquingKeysWith: { a, _ in a })
         for suite in suites {
-            let members = suite.tasks.filter { series[$0] != nil }
+            let compared = suite.tasks.filter { series[$0] != nil }
+            let members = compared.filter { SuiteComparison.pools(metric: metricOf[$0]!) }
             guard !members.isEmpty else { continue }
             var pooled = Series()
             for t in members { pooled.append(series[t]!) }
-            guard let scores = pooled.scores(resamples: resamples, seed: seed) else { continue }
-            let deltas = tasks.filter { members.contains($0.task) }.map(\.scores.delta.delta)
-            suiteRows.append(SuiteComparison(suite: suite.name, tasks: members, scores: scores,
-                                             macroDelta: deltas.isEmpty ? 0 : Statistics.mean(deltas)))
+            guard let scores = pooled.scores(resamples: resamples, seed: seed),
+                  let macro = PairedBootstrap.macroInterval(groups: members.map { (series[$0]!.a, series[$0]!.b) },
+                                                            resamples: resamples, seed: seed) else { continue }
+            suiteRows.append(SuiteComparison(suite: suite.name, tasks: members, scores: scores, macroDelta: macro,
+                                             apart: compared.filter { !members.contains($0) }))
         }
         self.suites = suiteRows
     }
@@ -215,18 +226,22 @@ public struct Comparison: Hashable, Sendable {
     public func suiteTable() -> MarkdownTable {
         MarkdownTable(
             header: ["suite", "tasks", "n", runA, runB, "Δ (pts)", "95% CI", "layers \(runA)", "layers \(runB)",
-                     "saved", "saved %", "path \(runA)", "path \(runB)", "time \(runB)/\(runA)", "mean task Δ"],
-            alignments: [.left, .right] + Array(repeating: .right, count: 13),
+                     "saved", "saved %", "path \(runA)", "path \(runB)", "time \(runB)/\(runA)", "mean task Δ", "95% CI"],
+            alignments: [.left, .right] + Array(repeating: .right, count: 14),
             rows: suites.map { s in
-                [s.suite, String(s.tasks.count)] + Self.cells(s.scores) + [NumberText.fixed(s.macroDelta, 1, signed: true)]
+                [s.suite, String(s.tasks.count)] + Self.cells(s.scores)
+                    + [NumberText.fixed(s.macroDelta.delta, 1, signed: true), Self.interval(s.macroDelta)]
             })
+    }
+
+    static func interval(_ i: BootstrapInterval) -> String {
+        "[\(NumberText.fixed(i.lower, 1, signed: true)), \(NumberText.fixed(i.upper, 1, signed: true))]"
     }
 
     static func cells(_ s: PairedScores) -> [String] {
         [String(s.pairs),
          NumberText.fixed(s.scoreA, 1), NumberText.fixed(s.scoreB, 1),
-         NumberText.fixed(s.delta.delta, 1, signed: true),
-         "[\(NumberText.fixed(s.delta.lower, 1, signed: true)), \(NumberText.fixed(s.delta.upper, 1, signed: true))]",
+         NumberText.fixed(s.delta.delta, 1, signed: true), interval(s.delta),
          NumberText.fixed(s.layersA, 1), NumberText.fixed(s.layersB, 1),
          NumberText.fixed(s.layersSaved, 2, signed: true), NumberText.fixed(s.layersSavedPercent, 2, signed: true),
          NumberText.fixed(s.pathA, 2), NumberText.fixed(s.pathB, 2),
@@ -240,6 +255,10 @@ public struct Comparison: Hashable, Sendable {
         if !suites.isEmpty {
             out += "\n### Per suite (pooled over documents, as the paper's totals)\n\n"
             out += suiteTable().render()
+            out += "\nMean task Δ: the mean of the tasks' Δ (the paper's average), its 95% CI from a stratified paired bootstrap "
+            out += "(each task's documents redrawn within the task). Suite rows hold accuracies only"
+            let apart = suites.flatMap(\.apart)
+            out += apart.isEmpty ? ".\n" : "; reported apart, not pooled: " + apart.joined(separator: ", ") + " (not an accuracy).\n"
         }
         out += "\nΔ = \(runB) − \(runA) in points over the documents both runs scored; "
         out += "95% CI: paired bootstrap, percentile method, \(resamples) resamples, seed \(seed). "
@@ -266,6 +285,7 @@ public struct Comparison: Hashable, Sendable {
         "model", "run_a", "run_b", "kind", "name", "metric", "n", "score_a", "score_b", "stderr_a", "stderr_b",
         "delta", "ci_lower", "ci_upper", "layers_a", "layers_b", "layers_saved", "layers_saved_percent",
         "seconds_a", "seconds_b", "time_ratio", "path_length_a", "path_length_b",
+        "mean_task_delta", "mean_task_delta_lower", "mean_task_delta_upper",
     ]
 
     /// Tasks (kind `task`) then suites (kind `suite`), full precision.
@@ -278,8 +298,11 @@ public struct Comparison: Hashable, Sendable {
              NumberText.exact(s.layersSavedPercent), NumberText.exact(s.secondsA), NumberText.exact(s.secondsB),
              NumberText.exact(s.timeRatio), NumberText.exact(s.pathA), NumberText.exact(s.pathB)]
         }
-        let rows = tasks.map { row(kind: "task", name: $0.task, metric: $0.metric, $0.scores) }
-            + suites.map { row(kind: "suite", name: $0.suite, metric: "", $0.scores) }
+        let rows = tasks.map { row(kind: "task", name: $0.task, metric: $0.metric, $0.scores) + ["", "", ""] }
+            + suites.map { s in
+                row(kind: "suite", name: s.suite, metric: "", s.scores)
+                    + [NumberText.exact(s.macroDelta.delta), NumberText.exact(s.macroDelta.lower), NumberText.exact(s.macroDelta.upper)]
+            }
         return CSVText.table(header: Self.csvHeader, rows: rows)
     }
 

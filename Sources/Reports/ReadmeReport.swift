@@ -108,13 +108,14 @@ public enum ReadmeReport {
         // Summary table: one row per model and domain.
         out += "### Summary (paper style: \(runB) vs \(runA))\n\n"
         var summary = MarkdownTable(
-            header: ["model", "domain", "tasks", "n", "Δ accuracy (pts)", "95% CI", "layers \(runA)", "layers \(runB)",
-                     "layers saved", "saved %", "path \(runA)", "path \(runB)"],
-            alignments: [.left, .left] + Array(repeating: .right, count: 10))
+            header: ["model", "domain", "tasks", "n", "Δ accuracy (pts)", "95% CI", "mean task Δ", "95% CI",
+                     "layers \(runA)", "layers \(runB)", "layers saved", "saved %", "path \(runA)", "path \(runB)"],
+            alignments: [.left, .left] + Array(repeating: .right, count: 12))
         for (c, _, _) in comparisons {
             for s in c.suites {
                 summary.rows.append([c.model, s.suite, String(s.tasks.count), String(s.scores.pairs),
                                      NumberText.fixed(s.scores.delta.delta, 1, signed: true), ci(s.scores.delta),
+                                     NumberText.fixed(s.macroDelta.delta, 1, signed: true), ci(s.macroDelta),
                                      NumberText.fixed(s.scores.layersA, 1), NumberText.fixed(s.scores.layersB, 1),
                                      NumberText.fixed(s.scores.layersSaved, 2, signed: true),
                                      NumberText.fixed(s.scores.layersSavedPercent, 2, signed: true),
@@ -122,16 +123,23 @@ public enum ReadmeReport {
             }
         }
         out += summary.render() + "\n"
-        out += "Δ accuracy and layers are pooled over the documents of a domain (the paper's totals); "
+        let apart = comparisons.flatMap { c in c.0.suites.flatMap { s in s.apart.map { "\($0) (\(c.0.model))" } } }
+        out += "Δ accuracy and layers are pooled over the documents of a domain's accuracy tasks (the paper's totals); "
+            + "mean task Δ is the mean of the tasks' Δ (the paper's average), its CI from a stratified paired bootstrap; "
+            + (apart.isEmpty ? "" : "not pooled, since F1 is not an accuracy: " + apart.joined(separator: ", ")
+                + " (its own row in the per-benchmark table); ")
             + "Δ = \(runB) − \(runA); 95% CI from a paired bootstrap (\(options.resamples) resamples, seed \(options.seed)); "
             + "layers = block applications per document over all forward passes (the paper's measure: it grows with "
             + "the tokens a run generates); path = blocks per token, the routing decision alone.\n\n"
         out += "Reproduce:\n\n```sh\n"
         for (c, a, b) in comparisons {
             for s in c.suites {
-                out += command(model: c.model, suite: options.suites.first { $0.name == s.suite }!,
-                               tasks: s.tasks, configurations: s.tasks.compactMap { a[$0]?.summary.configuration }
-                                   + s.tasks.compactMap { b[$0]?.summary.configuration },
+                let suite = options.suites.first { $0.name == s.suite }!
+                // Every compared task of the suite, those reported apart included.
+                let tasks = suite.tasks.filter { s.tasks.contains($0) || s.apart.contains($0) }
+                out += command(model: c.model, suite: suite,
+                               tasks: tasks, configurations: tasks.compactMap { a[$0]?.summary.configuration }
+                                   + tasks.compactMap { b[$0]?.summary.configuration },
                                resultsArgument: options.resultsArgument) + "\n"
             }
         }

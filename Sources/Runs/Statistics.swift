@@ -94,4 +94,46 @@ public enum PairedBootstrap {
                                  upper: quantile(sorted: means, 1 - alpha / 2)!,
                                  confidence: confidence, resamples: resamples, seed: seed)
     }
+    /// Interval for the mean over groups of each group's mean(b) − mean(a) — the paper's "avg Δ"
+    /// over tasks — by a stratified paired bootstrap: each resample redraws every group's pairs
+    /// within the group (groups in order, one xoshiro256** stream seeded with `seed`) and averages
+    /// the groups' Δs with equal weight. `nil` without groups or when a group is empty.
+    public static func macroInterval(groups: [(a: [Double], b: [Double])],
+                                     resamples: Int = defaultResamples,
+                                     confidence: Double = 0.95,
+                                     seed: UInt64 = defaultSeed) -> BootstrapInterval? {
+        precondition(resamples >= 1, "at least one resample")
+        precondition(confidence > 0 && confidence < 1, "confidence must be in (0, 1)")
+        guard !groups.isEmpty, groups.allSatisfy({ !$0.a.isEmpty }) else { return nil }
+        let differences: [[Double]] = groups.map { g in
+            precondition(g.a.count == g.b.count, "paired bootstrap needs the same number of values in both runs")
+            return zip(g.b, g.a).map { $0 - $1 }
+        }
+        func mean(_ d: [Double]) -> Double {
+            var total = 0.0
+            for x in d { total += x }
+            return total / Double(d.count)
+        }
+        var total = 0.0
+        for d in differences { total += mean(d) }
+        let delta = total / Double(differences.count)
+        var rng = Xoshiro256StarStar(seed: seed)
+        var means = [Double](repeating: 0, count: resamples)
+        for r in 0..<resamples {
+            var sumOfMeans = 0.0
+            for d in differences {
+                let n = d.count
+                var sum = 0.0
+                d.withUnsafeBufferPointer { p in for _ in 0..<n { sum += p[rng.nextInt(below: n)] } }
+                sumOfMeans += sum / Double(n)
+            }
+            means[r] = sumOfMeans / Double(differences.count)
+        }
+        means.sort()
+        let alpha = 1 - confidence
+        return BootstrapInterval(delta: delta, lower: quantile(sorted: means, alpha / 2)!,
+                                 upper: quantile(sorted: means, 1 - alpha / 2)!,
+                                 confidence: confidence, resamples: resamples, seed: seed)
+    }
 }
+

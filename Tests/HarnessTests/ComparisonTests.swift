@@ -8,12 +8,12 @@ import XCTest
 
 final class ComparisonTests: XCTestCase {
     /// Writes a run's task to the store the way a run would.
-    private func store(_ store: ResultsStore, run: String, task: String, records: [ExampleRecord]) throws {
+    private func store(_ store: ResultsStore, run: String, task: String, records: [ExampleRecord], metric: String = "acc,none") throws {
         let config = sampleConfiguration(task: task, run: run)
         let log = try store.openTask(configuration: config)
         for r in records { try log.append(r) }
         log.close()
-        try store.writeSummary(sampleSummary(config, records))
+        try store.writeSummary(sampleSummary(config, records, metric: metric))
     }
 
     /// Baseline: 10 documents, 6 right, full path. Routed: 2 more right, one fewer layer on half.
@@ -72,10 +72,30 @@ final class ComparisonTests: XCTestCase {
         XCTAssertEqual(row.scores.pairs, 14)
         // Micro: (10·20 + 4·(−25)) / 14; macro: (20 − 25)/2.
         XCTAssertEqual(row.scores.delta.delta, (200.0 - 100.0) / 14, accuracy: 1e-12)
-        XCTAssertEqual(row.macroDelta, -2.5, accuracy: 1e-12)
+        XCTAssertEqual(row.macroDelta.delta, -2.5, accuracy: 1e-12)
+        XCTAssertLessThan(row.macroDelta.lower, -2.5)
+        XCTAssertGreaterThan(row.macroDelta.upper, -2.5)
+        XCTAssertEqual(row.apart, [])
         XCTAssertEqual(row.scores.layersA, 16)
         XCTAssertEqual(row.scores.layersB, (10 * 14.0 + 4 * 16.0) / 14, accuracy: 1e-12)
         XCTAssertEqual(row.scores.pathB, (10 * 3.5 + 4 * 4.0) / 14, accuracy: 1e-12)
+    }
+
+    func testF1TasksAreReportedApartFromPooledAccuracies() throws {
+        let root = try makeResults()
+        let s = ResultsStore(root: root)
+        let f1 = (0..<3).map { sampleRecord(index: $0, correct: true, metric: "f1,none") }
+        try store(s, run: "baseline", task: "squadv2", records: f1, metric: "f1,none")
+        try store(s, run: "routed", task: "squadv2", records: f1, metric: "f1,none")
+        let suites = [SuiteDefinition(name: "mixed", tasks: ["piqa", "squadv2", "arc_easy"])]
+        let c = try Comparison.load(resultsDir: root, model: "tiny", suites: suites, resamples: 1000)
+        XCTAssertEqual(c.tasks.map(\.task), ["piqa", "squadv2", "arc_easy"], "still compared task by task")
+        let row = try XCTUnwrap(c.suites.first)
+        XCTAssertEqual(row.tasks, ["piqa", "arc_easy"])
+        XCTAssertEqual(row.apart, ["squadv2"])
+        XCTAssertEqual(row.scores.pairs, 14)
+        XCTAssertEqual(row.macroDelta.delta, -2.5, accuracy: 1e-12)
+        XCTAssertTrue(c.markdown().contains("reported apart, not pooled: squadv2"), c.markdown())
     }
 
     func testMarkdownAndCSVReportsAreWrittenUnderTheModel() throws {

@@ -45,6 +45,31 @@ final class StatisticsTests: XCTestCase {
         XCTAssertEqual(ci.upper, ci.delta, accuracy: 1e-15)
     }
 
+    func testMacroIntervalOfOneGroupIsThePairedInterval() throws {
+        let a: [Double] = [0, 1, 0, 1, 1, 0, 0], b: [Double] = [1, 1, 0, 0, 1, 1, 0]
+        XCTAssertEqual(PairedBootstrap.macroInterval(groups: [(a, b)], resamples: 3000),
+                       PairedBootstrap.interval(a: a, b: b, resamples: 3000))
+    }
+
+    func testMacroIntervalWeighsTasksEquallyAndResamplesWithinEach() throws {
+        // Task 1: constant difference +1 over 2 documents; task 2: differences {0, 1} over 8 documents.
+        // Mean task Δ = (1 + 0.5) / 2 = 0.75 (the pooled mean would be (2 + 4) / 10 = 0.6). Task 1 never
+        // varies, so every resample is (1 + m2) / 2 with m2 a resample mean of task 2, within [0.5, 1].
+        let t1 = (a: [0.0, 0.0], b: [1.0, 1.0])
+        let t2 = (a: [Double](repeating: 0, count: 8), b: [0.0, 1, 0, 1, 0, 1, 0, 1])
+        let ci = try XCTUnwrap(PairedBootstrap.macroInterval(groups: [t1, t2], resamples: 4000))
+        XCTAssertEqual(ci.delta, 0.75, accuracy: 1e-15)
+        let task2 = try XCTUnwrap(PairedBootstrap.interval(a: t2.a, b: t2.b, resamples: 4000))
+        XCTAssertGreaterThan(ci.lower, 0.5)
+        XCTAssertLessThan(ci.upper, 1)
+        XCTAssertLessThan(ci.lower, 0.75)
+        XCTAssertGreaterThan(ci.upper, 0.75)
+        // Half as wide as task 2's own interval, up to resampling noise.
+        XCTAssertEqual(ci.upper - ci.lower, (task2.upper - task2.lower) / 2, accuracy: 0.07)
+        XCTAssertNil(PairedBootstrap.macroInterval(groups: []))
+        XCTAssertNil(PairedBootstrap.macroInterval(groups: [t1, (a: [], b: [])]))
+    }
+
     func testTwoPairsByHand() throws {
         // Differences {0, 1}: a resample mean is 0 (p = 1/4), 0.5 (1/2) or 1 (1/4), so the 2.5% and
         // 97.5% quantiles of many resamples are exactly 0 and 1.
