@@ -52,8 +52,11 @@ final class PrefixCacheTests: XCTestCase {
             for (x, y) in zip(a.scored, b.scored) { XCTAssertEqual(x.logLikelihood.bitPattern, y.logLikelihood.bitPattern) }
         }
         let s = cache.statistics
-        XCTAssertGreaterThan(s.reusedTokens, 0, "the cache served nothing: \(s)")
-        XCTAssertGreaterThan(s.hits, 0)
+        // Where the probe finds OpenBLAS's rows depend on the call's row count (its kernel for this
+        // CPU, e.g. 0.3.21 on AMD family 26), it refuses every share: no reuse, same numbers. A cache
+        // that neither reused nor refused would be broken.
+        XCTAssertTrue(s.hits > 0 || s.probeRefusals > 0, "the cache neither served nor refused anything: \(s)")
+        XCTAssertEqual(s.reusedTokens > 0, s.hits > 0, "\(s)")
         XCTAssertLessThanOrEqual(s.reusedTokens, s.promptTokens)
     }
 
@@ -93,7 +96,8 @@ final class PrefixCacheTests: XCTestCase {
         }
         // The first prompt of each path fills the cache; the others may reuse their own path's entry.
         XCTAssertEqual(cache.statistics.prompts, 2 * prompts.count)
-        XCTAssertGreaterThan(cache.statistics.hits, 0)
+        // Reuse where the probe allows it on this machine (see the test above).
+        XCTAssertTrue(cache.statistics.hits > 0 || cache.statistics.probeRefusals > 0, "\(cache.statistics)")
     }
 
     func testEntriesAreEvictedLeastRecentlyUsedFirstWithinTheCapacity() {
