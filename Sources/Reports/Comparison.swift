@@ -230,18 +230,15 @@ public struct Comparison: Hashable, Sendable {
             alignments: [.left, .right] + Array(repeating: .right, count: 14),
             rows: suites.map { s in
                 [s.suite, String(s.tasks.count)] + Self.cells(s.scores)
-                    + [NumberText.fixed(s.macroDelta.delta, 1, signed: true), Self.interval(s.macroDelta)]
+                    + [NumberText.fixed(s.macroDelta.delta, 1, signed: true), s.macroDelta.bracketText()]
             })
     }
 
-    static func interval(_ i: BootstrapInterval) -> String {
-        "[\(NumberText.fixed(i.lower, 1, signed: true)), \(NumberText.fixed(i.upper, 1, signed: true))]"
-    }
 
     static func cells(_ s: PairedScores) -> [String] {
         [String(s.pairs),
          NumberText.fixed(s.scoreA, 1), NumberText.fixed(s.scoreB, 1),
-         NumberText.fixed(s.delta.delta, 1, signed: true), interval(s.delta),
+         NumberText.fixed(s.delta.delta, 1, signed: true), s.delta.bracketText(),
          NumberText.fixed(s.layersA, 1), NumberText.fixed(s.layersB, 1),
          NumberText.fixed(s.layersSaved, 2, signed: true), NumberText.fixed(s.layersSavedPercent, 2, signed: true),
          NumberText.fixed(s.pathA, 2), NumberText.fixed(s.pathB, 2),
@@ -373,5 +370,12 @@ extension SuiteDefinition {
     /// summary tables; `all` would only repeat them).
     public static var paperDomains: [SuiteDefinition] {
         [BenchmarkSuite.indomain, .ood].map { SuiteDefinition(name: $0.rawValue, tasks: BenchmarkRegistry.names(in: $0)) }
+    }
+}
+
+extension BootstrapInterval {
+    /// The interval as report tables print it: `[lower, upper]` with one decimal, signed for Δs.
+    public func bracketText(signed: Bool = true) -> String {
+        "[\(NumberText.fixed(lower, 1, signed: signed)), \(NumberText.fixed(upper, 1, signed: signed))]"
     }
 }

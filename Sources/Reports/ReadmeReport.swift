@@ -114,8 +114,8 @@ public enum ReadmeReport {
         for (c, _, _) in comparisons {
             for s in c.suites {
                 summary.rows.append([c.model, s.suite, String(s.tasks.count), String(s.scores.pairs),
-                                     NumberText.fixed(s.scores.delta.delta, 1, signed: true), ci(s.scores.delta),
-                                     NumberText.fixed(s.macroDelta.delta, 1, signed: true), ci(s.macroDelta),
+                                     NumberText.fixed(s.scores.delta.delta, 1, signed: true), s.scores.delta.bracketText(),
+                                     NumberText.fixed(s.macroDelta.delta, 1, signed: true), s.macroDelta.bracketText(),
                                      NumberText.fixed(s.scores.layersA, 1), NumberText.fixed(s.scores.layersB, 1),
                                      NumberText.fixed(s.scores.layersSaved, 2, signed: true),
                                      NumberText.fixed(s.scores.layersSavedPercent, 2, signed: true),
@@ -157,7 +157,7 @@ public enum ReadmeReport {
                 for t in rows {
                     table.rows.append([c.model, t.task, t.metric, String(t.scores.pairs),
                                        NumberText.fixed(t.scores.scoreA, 1), NumberText.fixed(t.scores.scoreB, 1),
-                                       NumberText.fixed(t.scores.delta.delta, 1, signed: true), ci(t.scores.delta),
+                                       NumberText.fixed(t.scores.delta.delta, 1, signed: true), t.scores.delta.bracketText(),
                                        NumberText.fixed(t.scores.layersA, 1), NumberText.fixed(t.scores.layersB, 1),
                                        NumberText.fixed(t.scores.layersSavedPercent, 2, signed: true),
                                        NumberText.fixed(t.scores.pathA, 2), NumberText.fixed(t.scores.pathB, 2)])
@@ -222,10 +222,6 @@ public enum ReadmeReport {
         }
         out += settings.render()
         return out
-    }
-
-    private static func ci(_ d: BootstrapInterval) -> String {
-        "[\(NumberText.fixed(d.lower, 1, signed: true)), \(NumberText.fixed(d.upper, 1, signed: true))]"
     }
 
     private static func resultsOption(_ argument: String) -> String {

@@ -102,10 +102,6 @@ public struct ControlReport: Sendable, Equatable {
         self.tasks = tasks
     }
 
-    static func ci(_ i: BootstrapInterval, signed: Bool = false) -> String {
-        "[\(NumberText.fixed(i.lower, 1, signed: signed)), \(NumberText.fixed(i.upper, 1, signed: signed))]"
-    }
-
     /// The Markdown report: one table row per task and arm, then the oracle's own columns.
     public func markdown(commands: [String]) -> String {
         var out = "# \(model): baseline, static path, routers and the oracle\n\n"
@@ -121,9 +117,9 @@ public struct ControlReport: Sendable, Equatable {
         for t in tasks {
             for arm in t.arms {
                 let saved = 100 * (Double(t.layerCount) - arm.meanPathLength) / Double(t.layerCount)
-                table.rows.append([t.task, arm.name, String(arm.n), NumberText.fixed(arm.accuracy.delta, 1), Self.ci(arm.accuracy),
+                table.rows.append([t.task, arm.name, String(arm.n), NumberText.fixed(arm.accuracy.delta, 1), arm.accuracy.bracketText(signed: false),
                                    arm.delta.map { NumberText.fixed($0.delta, 1, signed: true) } ?? "—",
-                                   arm.delta.map { Self.ci($0, signed: true) } ?? "—",
+                                   arm.delta.map { $0.bracketText() } ?? "—",
                                    NumberText.fixed(arm.meanPathLength, 2), NumberText.fixed(saved, 1, signed: true)])
             }
         }
