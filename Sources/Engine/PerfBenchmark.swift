@@ -34,6 +34,9 @@ public struct PerfBenchmark {
         public var sgemm_gflops: Double
         /// `prefill_gflops_best / sgemm_gflops`.
         public var prefill_fraction_of_sgemm: Double
+        /// OpenBLAS's kernel family in use (`OpenBLASCore.name`), e.g. "Cooperlake": sgemm speed
+        /// and its last bits depend on it.
+        public var blas_core: String
     }
 
     /// One weight-product shape of a prefill: `rows` × `inputs` times `inputs` × `outputs`, `count`
@@ -132,6 +135,6 @@ public struct PerfBenchmark {
                       prefill_tokens_per_second_best: prefill.max()!, prefill_tokens_per_second_median: median(prefill),
                       decode_tokens_per_second_best: decode.max()!, decode_tokens_per_second_median: median(decode),
                       prefill_gflop: flop, prefill_gflops_best: achieved, sgemm_gflops: sgemm,
-                      prefill_fraction_of_sgemm: achieved / sgemm)
+                      prefill_fraction_of_sgemm: achieved / sgemm, blas_core: OpenBLASCore.name)
     }
 }

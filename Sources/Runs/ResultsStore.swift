@@ -104,9 +104,10 @@ public struct ResultsStore: Sendable {
         do { try log.dropTornTail() } catch { throw RunError(error) }
         var sidecar = configuration
         sidecar.formatVersion = RunConfiguration.currentFormatVersion
-        // The code versions that wrote records here: the stored ones, then this one if it is new.
-        let versions = (stored?.codeVersions ?? []) + (configuration.codeVersions ?? []).filter { !(stored?.codeVersions ?? []).contains($0) }
-        sidecar.codeVersions = versions.isEmpty ? nil : versions
+        // The code versions and kernel families that wrote records here: the stored ones, then
+        // this run's if they are new.
+        sidecar.codeVersions = Self.accumulated(stored?.codeVersions, configuration.codeVersions)
+        sidecar.blasCores = Self.accumulated(stored?.blasCores, configuration.blasCores)
         do {
             try FileOperations.writeAtomically(try CanonicalJSON.prettyData(sidecar), to: configURL)
         } catch let error as RunError {
@@ -117,7 +118,14 @@ public struct ResultsStore: Sendable {
         handedOver = true
         var recorded = configuration
         recorded.codeVersions = sidecar.codeVersions
+        recorded.blasCores = sidecar.blasCores
         return TaskRecordLog(log: log, configuration: recorded, records: records)
+    }
+
+    /// `stored` followed by the entries of `new` it lacks; nil when both are empty.
+    private static func accumulated(_ stored: [String]?, _ new: [String]?) -> [String]? {
+        let all = (stored ?? []) + (new ?? []).filter { !(stored ?? []).contains($0) }
+        return all.isEmpty ? nil : all
     }
 
     /// Writes `<task>.json` atomically.

@@ -65,6 +65,11 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
     /// checkout was found. Informational: the numbers are pinned by the checks above, and the
     /// tests prove code changes keep them.
     public var codeVersions: [String]?
+    /// OpenBLAS's kernel families that computed the records (`OpenBLASCore.name` of each run or
+    /// resume, in order), nil for a served model or where not recorded. Informational, like
+    /// `codeVersions`: a family fixes the last bits of log-likelihoods (see `OpenBLASCore`), so
+    /// records from different families agree to about 1e-6, not byte for byte.
+    public var blasCores: [String]?
 
     public init(benchVersion: String, run: String, task: String, model: String, modelSHA256: String,
                 layerCount: Int, policy: PolicyKind, routerSHA256: String? = nil, routerFile: String? = nil,
@@ -107,6 +112,7 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
         case chatTemplate = "chat_template"
         case settings
         case codeVersions = "code_versions"
+        case blasCores = "blas_cores"
     }
 
     /// Reads a configuration, filling keys that older files lack with defaults.
@@ -131,6 +137,7 @@ public struct RunConfiguration: Codable, Hashable, Sendable {
         chatTemplate = try c.decodeIfPresent(Bool.self, forKey: .chatTemplate) ?? false
         settings = try c.decodeIfPresent([String: String].self, forKey: .settings) ?? [:]
         codeVersions = try c.decodeIfPresent([String].self, forKey: .codeVersions)
+        blasCores = try c.decodeIfPresent([String].self, forKey: .blasCores)
     }
 
     /// The differences that forbid resuming `stored` results with this configuration, in key

@@ -155,6 +155,7 @@ public enum RunWorkflow {
         var shardedSettings = settings
         shardedSettings.shard = request.shard
         shardedSettings.codeVersion = CodeVersion.current(repositoryDirectory: tasksDirectory.deletingLastPathComponent())
+        shardedSettings.blasCore = request.backend.weightsAreLocal ? OpenBLASCore.name : nil
         let runner = SuiteRunner(model: model, store: store, settings: shardedSettings, shouldStop: shouldStop)
         return try runner.run(benchmarks, policies: policies)
     }

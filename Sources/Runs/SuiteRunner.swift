@@ -80,6 +80,9 @@ public struct RunSettings: Sendable {
     public var shard: Shard?
     /// The code's version (`CodeVersion.current()`), recorded in configurations; informational.
     public var codeVersion: String?
+    /// OpenBLAS's kernel family (`OpenBLASCore.name`) where the model runs here, recorded in
+    /// configurations; informational.
+    public var blasCore: String?
 
     public init(modelName: String, modelSHA256: String, benchVersion: String, limit: Int? = nil,
                 fewshotRequested: Int? = nil, seed: UInt64 = 1234, chatTemplate: Bool = false, force: Bool = false,
@@ -164,6 +167,7 @@ public struct SuiteRunner {
                                 seed: settings.seed,
                                 chatTemplate: settings.chatTemplate && benchmark.info.usesChatTemplate, settings: extra)
         configuration.codeVersions = settings.codeVersion.map { [$0] }
+        configuration.blasCores = settings.blasCore.map { [$0] }
         return configuration
     }
 
@@ -181,7 +185,7 @@ public struct SuiteRunner {
     public func run(_ benchmarks: [LoadedBenchmark], policies: [RunPolicy]) throws -> [TaskSummary] {
         var out: [TaskSummary] = []
         for policy in policies {
-            for benchmark in benchmarks { out.append(try run(benchmark, policy: policy)) }
+            for benchmark in benchmarks { out.append(try run(benchmark, policy: policy, announceKernels: out.isEmpty)) }
         }
         return out
     }
@@ -191,10 +195,14 @@ public struct SuiteRunner {
     /// - Throws: `RunError` for store problems (changed configuration, lock, unwritable files)
     ///   and `.interrupted` when `shouldStop` fired (a partial summary is written first); engine
     ///   and benchmark errors pass through unchanged, with every finished record kept.
-    public func run(_ benchmark: LoadedBenchmark, policy: RunPolicy) throws -> TaskSummary {
+    /// - Parameter announceKernels: print `OpenBLASCore.forcedFamilyNotice`, if any, once the task
+    ///   is open (after everything refusable was checked): a forced kernel family changes both the
+    ///   speed and the last bits of the records.
+    public func run(_ benchmark: LoadedBenchmark, policy: RunPolicy, announceKernels: Bool = false) throws -> TaskSummary {
         let configuration = configuration(for: benchmark, policy: policy)
         let log = try store.openTask(configuration: configuration, force: settings.force)
         defer { log.close() }
+        if announceKernels, settings.blasCore != nil, let notice = OpenBLASCore.forcedFamilyNotice { progressOutput(notice + "\n") }
         let indices = settings.shard.map { $0.select(benchmark.indices(limit: settings.limit)) } ?? benchmark.indices(limit: settings.limit)
         let pending = indices.filter { !log.contains(id: benchmark.documents[$0].id) }
         var progress = ProgressReporter(label: "\(policy.name)/\(benchmark.name)", total: indices.count,

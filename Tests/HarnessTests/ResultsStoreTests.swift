@@ -149,6 +149,26 @@ final class ResultsStoreTests: XCTestCase {
         XCTAssertFalse(String(decoding: try CanonicalJSON.prettyData(configuration(nil)), as: UTF8.self).contains("code_versions"))
     }
 
+    func testKernelFamiliesAreInformationalAndAccumulateAcrossResumes() throws {
+        let store = ResultsStore(root: try makeTemporaryFolder(self))
+        func configuration(_ cores: [String]?) -> RunConfiguration {
+            var c = sampleConfiguration()
+            c.blasCores = cores
+            return c
+        }
+        try store.openTask(configuration: configuration(nil)).close()
+        try store.openTask(configuration: configuration(["Haswell"])).close()
+        try store.openTask(configuration: configuration(["Cooperlake"])).close()
+        let log = try store.openTask(configuration: configuration(["Haswell"]))
+        XCTAssertEqual(log.configuration.blasCores, ["Haswell", "Cooperlake"])
+        log.close()
+        let file = store.configurationFile(model: "tiny", run: "baseline", task: "toy")
+        let stored = try JSONDecoder().decode(RunConfiguration.self, from: Data(contentsOf: file))
+        XCTAssertEqual(stored.blasCores, ["Haswell", "Cooperlake"])
+        XCTAssertEqual(configuration(["SkylakeX"]).changes(from: stored), [], "a kernel family never blocks a resume")
+        XCTAssertFalse(String(decoding: try CanonicalJSON.prettyData(configuration(nil)), as: UTF8.self).contains("blas_cores"))
+    }
+
     func testRecordsWithoutTheirConfigurationAreRefused() throws {
         let store = ResultsStore(root: try makeTemporaryFolder(self))
         let log = try store.openTask(configuration: sampleConfiguration())
