@@ -6,9 +6,13 @@ public enum CodeVersion {
     /// `git rev-parse HEAD` of the repository holding `directory` (12 hex digits), with `-dirty`
     /// when tracked files differ from that commit; nil when there is no git or no checkout (e.g. a
     /// container with only the binary).
-    public static func current(repositoryDirectory directory: URL) -> String? {
+    ///
+    /// Changes under `outputFolders` do not count: resuming a committed run changes its records,
+    /// not the code that writes them.
+    public static func current(repositoryDirectory directory: URL, outputFolders: [String] = ["results", "reports"]) -> String? {
         guard let head = git(["rev-parse", "--short=12", "HEAD"], in: directory), !head.isEmpty else { return nil }
-        let status = git(["status", "--porcelain", "--untracked-files=no"], in: directory) ?? ""
+        let status = git(["status", "--porcelain", "--untracked-files=no", "--", "."] + outputFolders.map { ":(exclude)\($0)" },
+                         in: directory) ?? ""
         return status.isEmpty ? head : head + "-dirty"
     }
 
