@@ -11,7 +11,8 @@ import Foundation
 /// AVX-512 and BF16 (family 26) with OpenBLAS 0.3.21, one thread (`bench perf --threads 1`):
 /// OpenBLAS's own choice there, Cooperlake, gives SmolLM2 prefill 811 tokens/s and sgemm 222
 /// GFLOP/s on the model's shapes; `OPENBLAS_CORETYPE=Haswell`, which that machine's environment
-/// exported, 489 and 127. The engine leaves the choice to OpenBLAS and the user, and makes it
+/// exported, 489 and 127; with Haswell the prefix cache's exactness probe also declined every share
+/// (`PrefixReuseProbe`: those kernels compute a row differently in differently shaped calls). The engine leaves the choice to OpenBLAS and the user, and makes it
 /// visible: `bench perf` reports it, each run records it (`blas_cores`), and `bench run` prints
 /// `forcedFamilyNotice` when it applies.
 public enum OpenBLASCore {
@@ -33,8 +34,9 @@ public enum OpenBLASCore {
         let avx512Families: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]
         guard !avx512Families.contains(current.lowercased()) else { return nil }
         return "note: OPENBLAS_CORETYPE=\(forced) puts OpenBLAS on its \(current) kernels although this CPU has "
-            + "AVX-512 (\(better)): prefill runs about 1.7× slower, and log-likelihoods differ in their last "
-            + "digits from records made with \(better) kernels. Unset OPENBLAS_CORETYPE to let OpenBLAS choose."
+            + "AVX-512 (\(better)): prefill runs about 1.7× slower, the prefix cache may decline its shares, and "
+            + "log-likelihoods differ in their last digits from records made with \(better) kernels. "
+            + "Unset OPENBLAS_CORETYPE to let OpenBLAS choose."
     }
 
     /// `forcedFamilyNotice` for this process and machine.
