@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Reports
 import Runs
@@ -235,9 +236,13 @@ final class CLIEndToEndTests: XCTestCase {
                 XCTAssertEqual(configuration["model"] as? String, Self.model)
                 XCTAssertEqual(configuration["limit"] as? Int, 3)
                 XCTAssertEqual(configuration["router_sha256"] != nil, config == "routed")
+                XCTAssertEqual(configuration["blas_cores"] as? [String], [OpenBLASCore.name], "the kernel family is recorded")
                 XCTAssertEqual((summary["configuration"] as? NSDictionary), configuration as NSDictionary)
             }
         }
+        // A forced kernel family that leaves AVX-512 unused is noted, once per command.
+        let notes = run.stderr.components(separatedBy: "note: OPENBLAS_CORETYPE=").count - 1
+        XCTAssertEqual(notes, OpenBLASCore.forcedFamilyNotice == nil ? 0 : 1, run.transcript)
 
         // Baseline runs every block once; the random routers skip or repeat some.
         let baseline = try CLIFiles.records(folder(results, "baseline").appendingPathComponent("arc_easy.jsonl"))
