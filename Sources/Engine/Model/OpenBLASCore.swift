@@ -11,10 +11,11 @@ import Foundation
 /// AVX-512 and BF16 (family 26) with OpenBLAS 0.3.21, one thread (`bench perf --threads 1`):
 /// OpenBLAS's own choice there, Cooperlake, gives SmolLM2 prefill 811 tokens/s and sgemm 222
 /// GFLOP/s on the model's shapes; `OPENBLAS_CORETYPE=Haswell`, which that machine's environment
-/// exported, 489 and 127; with Haswell the prefix cache's exactness probe also declined every share
-/// (`PrefixReuseProbe`: those kernels compute a row differently in differently shaped calls). The engine leaves the choice to OpenBLAS and the user, and makes it
-/// visible: `bench perf` reports it, each run records it (`blas_cores`), and `bench run` prints
-/// `forcedFamilyNotice` when it applies.
+/// exported, 489 and 127; with Haswell the prefix cache's exactness probe also declined every
+/// share (`PrefixReuseProbe`: those kernels compute a row differently in differently shaped calls).
+/// The engine leaves the choice to OpenBLAS and the user, and makes it visible: `bench perf`
+/// reports it, each run records it (`blas_cores`), and `bench run` prints `forcedFamilyNotice`
+/// when it applies.
 public enum OpenBLASCore {
     /// The kernel family OpenBLAS uses in this process, e.g. "Cooperlake" or "Haswell".
     public static var name: String { String(cString: openblas_get_corename()) }
