@@ -16,6 +16,12 @@ final class OpenBLASCoreTests: XCTestCase {
         XCTAssertNil(OpenBLASCore.avx512Family(cpuFlags: ["avx2", "avx512f", "avx512cd"]), "not the whole SkylakeX subset")
     }
 
+    func testAVX512FamiliesAreNamedCaseInsensitively() {
+        for family in ["Cooperlake", "SKYLAKEX", "sapphirerapids"] { XCTAssertTrue(OpenBLASCore.isAVX512Family(family), family) }
+        for family in ["Haswell", "Zen", "Prescott", ""] { XCTAssertFalse(OpenBLASCore.isAVX512Family(family), family) }
+        XCTAssertEqual(OpenBLASCore.usesAVX512Kernels, OpenBLASCore.isAVX512Family(OpenBLASCore.name))
+    }
+
     func testNoticeOnlyWhenAForcedFamilyLeavesAVX512Unused() throws {
         let notice = try XCTUnwrap(OpenBLASCore.forcedFamilyNotice(current: "Haswell", cpuFlags: zen5Flags, forced: "Haswell"))
         XCTAssertTrue(notice.contains("OPENBLAS_CORETYPE=Haswell") && notice.contains("Cooperlake"), notice)

@@ -20,6 +20,15 @@ public enum OpenBLASCore {
     /// The kernel family OpenBLAS uses in this process, e.g. "Cooperlake" or "Haswell".
     public static var name: String { String(cString: openblas_get_corename()) }
 
+    /// Whether `family` names one of OpenBLAS's AVX-512 kernel families (case-insensitive).
+    public static func isAVX512Family(_ family: String) -> Bool {
+        ["skylakex", "cooperlake", "sapphirerapids"].contains(family.lowercased())
+    }
+
+    /// Whether this process runs OpenBLAS's AVX-512 kernels: the families where the prefix cache's
+    /// exactness probe was seen to allow reuse (Cooperlake on AMD families 25 and 26).
+    public static var usesAVX512Kernels: Bool { isAVX512Family(name) }
+
     /// OpenBLAS's AVX-512 family for a CPU with these flags ("Cooperlake" with BF16, else
     /// "SkylakeX"), or nil for a CPU without the AVX-512 subset those kernels need.
     public static func avx512Family(cpuFlags: Set<String>) -> String? {
@@ -32,8 +41,7 @@ public enum OpenBLASCore {
     /// AVX-512 (`current`) on a CPU that has it; nil otherwise.
     public static func forcedFamilyNotice(current: String, cpuFlags: Set<String>, forced: String?) -> String? {
         guard let forced, !forced.isEmpty, let better = avx512Family(cpuFlags: cpuFlags) else { return nil }
-        let avx512Families: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]
-        guard !avx512Families.contains(current.lowercased()) else { return nil }
+        guard !isAVX512Family(current) else { return nil }
         return "note: OPENBLAS_CORETYPE=\(forced) puts OpenBLAS on its \(current) kernels although this CPU has "
             + "AVX-512 (\(better)): prefill runs about 1.7× slower, the prefix cache may decline its shares, and "
             + "log-likelihoods differ in their last digits from records made with \(better) kernels. "
