@@ -1,3 +1,4 @@
+import Foundation
 import Engine
 import Support
 
@@ -53,6 +54,44 @@ public enum BenchmarkRendering {
             for (offset, item) in scored.enumerated() { lines.append("  [\(offset)] \(quoted(item.continuation))") }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// One document's requests as data: what `bench prompt --json` prints, one JSON object per line,
+    /// so other harnesses can be given exactly the prompts `bench run` sends.
+    public struct PromptRecord: Codable, Sendable, Equatable {
+        public struct Generation: Codable, Sendable, Equatable {
+            public var context: String
+            public var until: [String]
+            public var maxTokens: Int
+            enum CodingKeys: String, CodingKey { case context, until, maxTokens = "max_tokens" }
+        }
+        public var task: String
+        public var index: Int
+        public var id: String
+        public var subtask: String?
+        public var target: String
+        public var fewshot: Int
+        /// The scoring context (shared by every continuation); nil for a generation-only document.
+        public var context: String?
+        public var continuations: [String]
+        public var generation: Generation?
+    }
+
+    /// `bench prompt TASK --index N --count K --json`: documents `indices` as JSON lines.
+    public static func promptRecords(_ benchmark: LoadedBenchmark, indices: Range<Int>) throws -> String {
+        guard !benchmark.info.protectsQuestionText else { throw BenchmarkDataError.protectedContent(benchmark: benchmark.name) }
+        var out = ""
+        for index in indices {
+            let request = try benchmark.request(at: index)
+            let document = benchmark.documents[index]
+            let scored = request.loglikelihoodRequests
+            let record = PromptRecord(
+                task: benchmark.name, index: index, id: document.id, subtask: document.subtask, target: document.target,
+                fewshot: benchmark.fewshotCount, context: scored.first?.context, continuations: scored.map(\.continuation),
+                generation: request.generationRequest.map { PromptRecord.Generation(context: $0.context, until: $0.until, maxTokens: $0.maxTokens) })
+            out += String(decoding: try CanonicalJSON.lineData(record), as: UTF8.self)
+        }
+        return out
     }
 
     /// A string as a quoted literal with `\n`, `\t`, `\"` and `\\` escaped, so edge spaces show.

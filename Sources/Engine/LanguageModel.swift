@@ -16,6 +16,24 @@ public enum LayerPolicy: Sendable {
 public protocol PathDecider: Sendable {
     /// Applications (0, 1 or 2) of block `layer`, given the prompt's hidden states entering it.
     func decide(layer: Int, hidden: UnsafeBufferPointer<Float>, tokens: Int, width: Int) -> Int
+    /// What the decider reads for a scoring request (default `.context`).
+    var routingInput: RoutingInput { get }
+}
+
+extension PathDecider {
+    public var routingInput: RoutingInput { .context }
+}
+
+/// What a `PathDecider` reads when it routes a scoring request (context + continuation).
+/// Generation requests are always routed on their prompt.
+public enum RoutingInput: String, Sendable, CaseIterable, Codable {
+    /// The context alone: one path per context, shared by all its continuations (the paper's
+    /// setting: the router reads the question, once, at prefill). `bench run`'s default.
+    case context
+    /// Context and continuation together, one path per request: what a server sees when a client
+    /// sends a loglikelihood request as one prompt (lm-eval's `local-completions` with `echo`), so
+    /// the routers read the choice too. Costs one extra prefill per request to decide the path.
+    case sequence
 }
 
 /// One loglikelihood request: score `continuation` given `context`.

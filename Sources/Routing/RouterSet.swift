@@ -96,6 +96,9 @@ public struct RouterSet: PathDecider, Sendable, Equatable {
     /// The paper's probability-blending knob (App. C), applied after `bias`; nil is the plain
     /// router. A run setting (`bench run --router-blend`), not stored in router files.
     public var blend: RouterBlend?
+    /// What the routers read for a scoring request (`RoutingInput`); `.context` is the paper's
+    /// setting. A run setting (`bench run --routing-input`), not stored in router files.
+    public var routingInput: RoutingInput = .context
     /// The file this set was read from (or `<memory>`), used to name the file in errors.
     /// Not part of the file contents and ignored by `==`.
     public var source: String
@@ -189,9 +192,10 @@ public struct RouterSet: PathDecider, Sendable, Equatable {
                                bias: bias, blend: blend)
     }
 
-    /// Equality of shape, weights (by value), provenance, bias and blend; `source` is ignored.
+    /// Equality of shape, weights (by value), provenance, bias, blend and routing input; `source`
+    /// is ignored.
     public static func == (a: RouterSet, b: RouterSet) -> Bool {
         a.hyperParameters == b.hyperParameters && a.routers == b.routers && a.provenance == b.provenance
-            && a.bias == b.bias && a.blend == b.blend
+            && a.bias == b.bias && a.blend == b.blend && a.routingInput == b.routingInput
     }
 }

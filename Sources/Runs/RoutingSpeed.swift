@@ -14,6 +14,8 @@ public final class TimedPathDecider: PathDecider, @unchecked Sendable {
 
     public init(_ inner: any PathDecider) { self.inner = inner }
 
+    public var routingInput: RoutingInput { inner.routingInput }
+
     public func decide(layer: Int, hidden: UnsafeBufferPointer<Float>, tokens: Int, width: Int) -> Int {
         let start = MonotonicClock.seconds()
         let answer = inner.decide(layer: layer, hidden: hidden, tokens: tokens, width: width)

@@ -27,6 +27,8 @@ public struct RunRequest {
     public var name: String?
     /// The routers' control knob, for a routed run.
     public var routerBlend: RouterBlend?
+    /// What the routers read for a scoring request, for a routed run.
+    public var routingInput: RoutingInput = .context
     /// First N documents of each task (of each subtask for groups).
     public var limit: Int?
     /// Few-shot examples where lm-eval lets the count change.
@@ -115,6 +117,7 @@ public enum RunWorkflow {
             routers = try RouterFiles.load(request.routerFile, for: request.model, modelSHA256: modelSHA256,
                                            hint: "train one with `bench train-router`, or run --config baseline")
             routers!.set.blend = request.routerBlend
+            routers!.set.routingInput = request.routingInput
         }
         let tasksDirectory = try TasksDirectory.locate()
         let options = BenchmarkOptions(fewshot: request.fewshot, fewshotSeed: Int(request.seed), chatTemplate: request.chatTemplate,

@@ -19,7 +19,8 @@ public struct RunPolicy {
     public var routerFile: String?
     /// The fixed path, for `.fixed`.
     public var fixedPath: [Int]?
-    /// Settings of this configuration alone that change the numbers (`router_blend`), merged
+    /// Settings of this configuration alone that change the numbers (`router_blend`,
+    /// `routing_input`), merged
     /// into each task's configuration `settings`.
     public var settings: [String: String]
 
@@ -40,10 +41,14 @@ public struct RunPolicy {
     }
 
     /// Paths decided by `routers`, as run `routed`. `sha256` is the router file's digest; the
-    /// set's blend knob, when set, is recorded as setting `router_blend`.
+    /// set's blend knob, when set, is recorded as setting `router_blend`, and a routing input other
+    /// than the default `.context` as `routing_input`.
     public static func routed(_ routers: RouterSet, sha256: String, file: String?, name: String = "routed") -> RunPolicy {
-        RunPolicy(name: name, policy: .decided(routers), kind: .routers, routerSHA256: sha256, routerFile: file,
-                  settings: routers.blend.map { ["router_blend": $0.description] } ?? [:])
+        var settings: [String: String] = [:]
+        settings["router_blend"] = routers.blend?.description
+        if routers.routingInput != .context { settings["routing_input"] = routers.routingInput.rawValue }
+        return RunPolicy(name: name, policy: .decided(routers), kind: .routers, routerSHA256: sha256, routerFile: file,
+                         settings: settings)
     }
 
     /// One fixed path for every sequence (`--path`, named by `--name`).

@@ -9,6 +9,7 @@ import Routing
 import Support
 
 extension RunConfigurations: ExpressibleByArgument {}
+extension RoutingInput: ExpressibleByArgument {}
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,6 +28,9 @@ struct Run: ParsableCommand {
                 do { return try RouterBlend(parsing: text) } catch { throw ValidationError(error.localizedDescription) }
             })
     var routerBlend: RouterBlend?
+    @Option(name: .customLong("routing-input"),
+            help: "What the routers read for a scored choice: context (one path per document: the paper's setting) or sequence (context and choice together, one path per choice: what a server sees when lm-eval sends a loglikelihood request as one prompt). sequence needs --config routed and --name.")
+    var routingInput: RoutingInput = .context
     @Option(help: "First N documents of each task (of each subtask for groups).") var limit: Int?
     @Option(help: "Few-shot examples (where lm-eval lets the count change).") var fewshot: Int?
     @Option(help: "Few-shot sampling seed (lm-eval's fewshot_random_seed).") var seed: UInt64 = 1234
@@ -45,7 +49,9 @@ struct Run: ParsableCommand {
             if configurations != .baseline || path != nil {
                 throw ValidationError("--backend openai runs the baseline only: the server runs every block, so routers and fixed paths need the native engine")
             }
-            if routerBlend != nil || router != nil { throw ValidationError("--router and --router-blend need the native engine") }
+            if routerBlend != nil || router != nil || routingInput != .context {
+                throw ValidationError("--router, --router-blend and --routing-input need the native engine")
+            }
         }
         if suite == nil && tasks == nil { throw ValidationError("give --suite indomain|ood|all or --tasks a,b,…") }
         if let suite, BenchmarkSuite(rawValue: suite) == nil {
@@ -61,6 +67,11 @@ struct Run: ParsableCommand {
             if path != nil { throw ValidationError("--router-blend applies to routed runs, not to a fixed --path") }
             if configurations != .routed { throw ValidationError("--router-blend needs --config routed (the baseline has no routers)") }
             if name == nil { throw ValidationError("--router-blend needs --name (so its results do not mix with the plain routed run)") }
+        }
+        if routingInput != .context {
+            if path != nil { throw ValidationError("--routing-input applies to routed runs, not to a fixed --path") }
+            if configurations != .routed { throw ValidationError("--routing-input needs --config routed (the baseline has no routers)") }
+            if name == nil { throw ValidationError("--routing-input \(routingInput.rawValue) needs --name (so its results do not mix with the plain routed run)") }
         }
         if let path {
             do { _ = try LayerPath.parse(path) } catch { throw ValidationError("--path: \(error.description)") }
@@ -78,6 +89,7 @@ struct Run: ParsableCommand {
             resultsFolder: URL(fileURLWithPath: results), force: force, benchVersion: BenchVersion.string,
             shard: try shardOptions.resolve())
         request.backend = backend
+        request.routingInput = routingInput
         let flag = InterruptFlag()
         flag.installSignalHandler()
         do {

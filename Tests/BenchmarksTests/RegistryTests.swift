@@ -160,4 +160,33 @@ final class RegistryTests: XCTestCase {
         let squad = try BenchmarkRendering.prompt(try BenchmarkRegistry.load("squadv2", from: tasks), index: 0)
         XCTAssertTrue(squad.contains("until \"\\n\" (+ EOS)\nloglikelihood continuations (1):\n  [0] \" unanswerable\"\n"))
     }
+
+    /// `bench prompt --json`: the same requests as data, one object per document, and the text
+    /// form's protections.
+    func testPromptRecordsAreTheRequestsAsJSONLines() throws {
+        let tasks = try TestData.tasksDirectory()
+        let piqa = try BenchmarkRegistry.load("piqa", from: tasks)
+        let lines = try BenchmarkRendering.promptRecords(piqa, indices: 1..<3).split(separator: "\n")
+        XCTAssertEqual(lines.count, 2)
+        let first = try JSONDecoder().decode(BenchmarkRendering.PromptRecord.self, from: Data(lines[0].utf8))
+        XCTAssertEqual([first.task, first.id, first.target, first.context], ["piqa", "piqa/1", "finish, woodgrain with  bobby pin ",
+                                                                             "Question: dresser\nAnswer:"])
+        XCTAssertEqual([first.index, first.fewshot], [1, 0])
+        XCTAssertNil(first.subtask)
+        XCTAssertNil(first.generation)
+        XCTAssertEqual(first.continuations, [" replace drawer with bobby pin ", " finish, woodgrain with  bobby pin "])
+        let squad = try BenchmarkRegistry.load("squadv2", from: tasks)
+        let both = try JSONDecoder().decode(BenchmarkRendering.PromptRecord.self,
+                                            from: Data(try BenchmarkRendering.promptRecords(squad, indices: 0..<1).utf8))
+        XCTAssertEqual(both.continuations, [" unanswerable"])
+        XCTAssertEqual(both.generation?.until, ["\n"])
+        XCTAssertEqual(both.generation?.context, both.context)
+        XCTAssertTrue(try BenchmarkRendering.promptRecords(squad, indices: 0..<1).contains("\"max_tokens\""))
+        if try TestData.gpqaIsDecrypted() {
+            let gpqa = try BenchmarkRegistry.load("gpqa_diamond", from: tasks)
+            XCTAssertThrowsError(try BenchmarkRendering.promptRecords(gpqa, indices: 0..<1)) { error in
+                XCTAssertEqual(error as? BenchmarkDataError, .protectedContent(benchmark: "gpqa_diamond"))
+            }
+        }
+    }
 }

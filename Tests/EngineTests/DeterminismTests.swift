@@ -59,6 +59,42 @@ final class DeterminismTests: XCTestCase {
         }
     }
 
+    /// `LengthDecider` reading each scoring request's whole sequence (`RoutingInput.sequence`).
+    struct SequenceLengthDecider: PathDecider {
+        func decide(layer: Int, hidden: UnsafeBufferPointer<Float>, tokens: Int, width: Int) -> Int {
+            LengthDecider().decide(layer: layer, hidden: hidden, tokens: tokens, width: width)
+        }
+        var routingInput: RoutingInput { .sequence }
+    }
+
+    /// Routing on context + choice gives each choice the path a server gives that sequence as one
+    /// prompt, and scores it exactly as that fixed path would; generation is routed on its prompt.
+    func testRoutingOnWholeSequencesScoresEachChoiceAlongTheServedPath() throws {
+        let model = try SharedModel.get()
+        let context = "Question: Which gas do plants absorb from the air?\nAnswer:"
+        let requests = [" carbon dioxide", " oxygen", " nitrogen gas from the soil", " water"]
+            .map { LoglikelihoodRequest(context: context, continuation: $0) }
+        let perContext = try model.loglikelihood(requests, policy: .decided(LengthDecider()))
+        let perSequence = try model.loglikelihood(requests, policy: .decided(SequenceLengthDecider()))
+        XCTAssertEqual(Set(perContext.map(\.path)).count, 1, "one path per context")
+        XCTAssertGreaterThanOrEqual(Set(perSequence.map(\.path)).count, 2, "choices of different lengths take different paths")
+        for (i, r) in requests.enumerated() {
+            let pair = model.encodePair(context: r.context, continuation: r.continuation)
+            let served = try model.complete([TokenCompletionRequest(prompt: pair.context + pair.continuation, maxTokens: 0,
+                                                                    scorePrompt: true, topLogprobs: 1)],
+                                            policy: .decided(LengthDecider()))[0]
+            XCTAssertEqual(served.path, perSequence[i].path, "choice \(i): the path of the whole sequence")
+            let fixed = try model.loglikelihood([r], policy: .fixed(perSequence[i].path))[0]
+            XCTAssertEqual(fixed.logLikelihood.bitPattern, perSequence[i].logLikelihood.bitPattern, "choice \(i)")
+            XCTAssertEqual(fixed.isGreedy, perSequence[i].isGreedy)
+            let servedSum = served.promptLogprobs.suffix(pair.continuation.count).reduce(0.0) { $0 + ($1.logprob ?? .nan) }
+            XCTAssertEqual(servedSum, perSequence[i].logLikelihood, accuracy: 1e-4, "choice \(i): echo log-probabilities")
+        }
+        let generation = [GenerationRequest(context: context, until: ["\n"], maxTokens: 4)]
+        XCTAssertEqual(try model.generate(generation, policy: .decided(SequenceLengthDecider())),
+                       try model.generate(generation, policy: .decided(LengthDecider())))
+    }
+
     func testRoutedGenerationWithMixedPathsIndependentOfBatch() throws {
         let model = try SharedModel.get()
         let prompts = ["The capital of France is", "1, 2, 3, 4,", "Question: What is 2+2?\nAnswer:",

@@ -327,6 +327,28 @@ final class CLIEndToEndTests: XCTestCase {
         assertRefused(changed, ["settings.router_blend", "'execute:0.6'", "'skip:0.1'"])
     }
 
+    func testRoutingOnWholeSequencesIsRecordedAndScoresEachChoiceOnItsOwnPath() throws {
+        let router = try routerFile()
+        let work = try makeTemporaryFolder(self)
+        let results = work.appendingPathComponent("results")
+        let r = try CLIProcess.run(["run", "--tasks", "arc_easy", "--limit", "3", "--fewshot", "1", "--config", "routed",
+                                    "--router", router.path, "--routing-input", "sequence", "--name", "per-choice",
+                                    "--results", results.path], in: work)
+        XCTAssertEqual(r.status, 0, r.transcript)
+        let f = folder(results, "per-choice")
+        let configuration = try CLIFiles.jsonObject(f.appendingPathComponent("arc_easy.config.json"))
+        XCTAssertEqual((configuration["settings"] as? [String: Any])?["routing_input"] as? String, "sequence")
+        let records = try CLIFiles.records(f.appendingPathComponent("arc_easy.jsonl"))
+        XCTAssertEqual(records.count, 3)
+        // The shared suite's random routers decide on the hidden states, so a choice's tokens move
+        // its path: some document must hold more than one path.
+        XCTAssertTrue(records.contains { (($0["path"] as? [String: Any])?["other_paths"] as? [[Int]])?.isEmpty == false },
+                      "\(records.map { $0["path"] ?? "" })")
+        let (suiteResults, _) = try suiteRun()
+        let plain = try CLIFiles.jsonObject(folder(suiteResults, "routed").appendingPathComponent("arc_easy.config.json"))
+        XCTAssertNil((plain["settings"] as? [String: Any])?["routing_input"], "the default is not recorded")
+    }
+
     func testMalformedRouterBlendsAreRefused() throws {
         let work = try makeTemporaryFolder(self)
         let results = work.appendingPathComponent("results")
@@ -336,7 +358,10 @@ final class CLIEndToEndTests: XCTestCase {
                                  (["--config", "routed", "--router-blend", "1.5", "--name", "k"], "1.5 is not in [0, 1]"),
                                  (["--config", "routed", "--router-blend", "halt:0.2", "--name", "k"], "unknown class 'halt'"),
                                  (["--config", "routed", "--router-blend", "execute:x", "--name", "k"], "expected ALPHA or CLASS:ALPHA"),
-                                 (["--config", "baseline", "--name", "k"], "--config baseline run is always 'baseline'")] {
+                                 (["--config", "baseline", "--name", "k"], "--config baseline run is always 'baseline'"),
+                                 (["--config", "routed", "--routing-input", "sequence"], "--routing-input sequence needs --name"),
+                                 (["--config", "both", "--routing-input", "sequence", "--name", "k"], "--routing-input needs --config routed"),
+                                 (["--config", "routed", "--routing-input", "choice", "--name", "k"], "routing-input")] {
             let r = try CLIProcess.run(base + extra, in: work)
             assertRefused(r, status: 64, [message])
         }

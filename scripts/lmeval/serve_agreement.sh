@@ -4,18 +4,21 @@
 # tokenizer folder from the GGUF (no hub contact), starts `bench serve` on a free loopback port
 # and runs lm-eval's own `local-completions` model against it on the repo's task data (the
 # run_*.sh task setups of this folder) for ARC-Easy, ARC-Challenge, PIQA, TruthfulQA-MC1 (first
-# $LIMIT each) and GSM8K (first $GSM8K_LIMIT), as `baseline` (model M) and `routed` (model
-# M:routed); then compares every document with the committed `bench run` records
-# (compare_served.py) into reports/lmeval-agreement/README.md.
+# $LIMIT each), AGIEval's English subsets (first $AGIEVAL_LIMIT each) and GSM8K (first
+# $GSM8K_LIMIT), as `baseline` (model M) and `routed` (model
+# M:routed); then compares every document with the committed `bench run` records, and the served
+# routed answers also with a `bench run --routing-input sequence` run of the same documents
+# (compare_served.py), into reports/lmeval-agreement/README.md.
 # usage: scripts/lmeval/serve_agreement.sh
 # env:   BENCH (default .build/release/bench, else .build/debug/bench), VENV, LIMIT (100),
-#        GSM8K_LIMIT (10), CONFIGS ("baseline routed"), THREADS (2), OUT (a temp folder), REPORT
+#        GSM8K_LIMIT (10), AGIEVAL_LIMIT (10 per subset), CONFIGS ("baseline routed"), THREADS (2), OUT (a temp folder), REPORT
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 BENCH=${BENCH:-$( [ -x .build/release/bench ] && echo .build/release/bench || echo .build/debug/bench )}
+BENCH=$(cd "$(dirname "$BENCH")" && pwd)/$(basename "$BENCH")
 VENV=${VENV:-$ROOT/.venv/lm-eval-serve}
-LIMIT=${LIMIT:-100}; GSM8K_LIMIT=${GSM8K_LIMIT:-10}; CONFIGS=${CONFIGS:-baseline routed}; THREADS=${THREADS:-2}
+LIMIT=${LIMIT:-100}; GSM8K_LIMIT=${GSM8K_LIMIT:-10}; AGIEVAL_LIMIT=${AGIEVAL_LIMIT:-10}; CONFIGS=${CONFIGS:-baseline routed}; THREADS=${THREADS:-2}
 OUT=${OUT:-$(mktemp -d)}; REPORT=${REPORT:-reports/lmeval-agreement/README.md}
 MODEL=smollm2-135m-instruct
 log() { echo "[serve-agreement] $*" >&2; }
@@ -48,11 +51,23 @@ for config in $CONFIGS; do
   done
   log "$config: PIQA and TruthfulQA-MC1, first $LIMIT"
   bash scripts/lmeval/run_piqa_truthfulqa.sh "$PY" "$LIMIT" "$OUT/$config" > "$OUT/$config-piqa-tqa.log" 2>&1
+  log "$config: AGIEval (agieval_en's ten subsets), first $AGIEVAL_LIMIT of each"
+  bash scripts/lmeval/run_agieval.sh "$PY" "$AGIEVAL_LIMIT" "$OUT/$config" "$BENCH" > "$OUT/$config-agieval.log" 2>&1
   log "$config: GSM8K, first $GSM8K_LIMIT"
   bash scripts/lmeval/run_gsm8k.sh "$PY" "$GSM8K_LIMIT" "$OUT/$config" > "$OUT/$config-gsm8k.log" 2>&1
   pairs="$pairs${pairs:+,}$config=$config"
 done
+# The served routed model routes each choice on context + choice (one prompt per request);
+# `bench run --routing-input sequence` does the same, so those records must agree like the baseline's.
+case " $CONFIGS " in *" routed "*)
+  log "routed: bench run --routing-input sequence, first $LIMIT"
+  "$BENCH" run --model "$MODEL" --tasks arc_easy,arc_challenge,piqa,truthfulqa_mc1 --limit "$LIMIT" --config routed \
+    --routing-input sequence --name routed-sequence --threads "$THREADS" --results "$OUT/results" > "$OUT/routed-sequence.log" 2>&1
+  "$BENCH" run --model "$MODEL" --tasks agieval_en --limit "$AGIEVAL_LIMIT" --config routed \
+    --routing-input sequence --name routed-sequence --threads "$THREADS" --results "$OUT/results" >> "$OUT/routed-sequence.log" 2>&1
+  pairs="$pairs,routed=$OUT/results/$MODEL/routed-sequence" ;;
+esac
 mkdir -p "$(dirname "$REPORT")"
 python3 scripts/lmeval/compare_served.py "$OUT" "results/$MODEL" "$REPORT" "$pairs" \
-  "LIMIT=$LIMIT GSM8K_LIMIT=$GSM8K_LIMIT CONFIGS=\"$CONFIGS\" bash scripts/lmeval/serve_agreement.sh"
+  "LIMIT=$LIMIT GSM8K_LIMIT=$GSM8K_LIMIT AGIEVAL_LIMIT=$AGIEVAL_LIMIT CONFIGS=\"$CONFIGS\" bash scripts/lmeval/serve_agreement.sh"
 log "report: $REPORT; lm-eval outputs: $OUT"

@@ -68,6 +68,12 @@ extension TransformerModel: RoutableLanguageModel {
     public func evaluate(loglikelihood scoring: [LoglikelihoodRequest], generation generating: [GenerationRequest],
                          policy: LayerPolicy) throws -> (scored: [LoglikelihoodResult], generated: [GenerationResult]) {
         let (fixedPath, decider) = try resolve(policy)
+        if let decider, decider.routingInput == .sequence, !scoring.isEmpty {
+            // Each request is routed on its own whole sequence, so nothing is shared.
+            let scored = try scoring.map { try scoreRoutedOnWholeSequence($0, decider: decider) }
+            let generated = generating.isEmpty ? [] : try generate(generating, policy: policy)
+            return (scored, generated)
+        }
         var scored = [LoglikelihoodResult?](repeating: nil, count: scoring.count)
         var groups: [String: [Int]] = [:]
         var order: [String] = []
@@ -106,6 +112,25 @@ extension TransformerModel: RoutableLanguageModel {
             for (j, r) in results.enumerated() { scored[members[j]] = r }
         }
         return (scored.map { $0! }, generated)
+    }
+
+    /// `RoutingInput.sequence`: the decider reads the context and continuation tokens together
+    /// (one prefill that only decides the path), then the continuation is scored along that path
+    /// exactly as under `.fixed(path)`.
+    func scoreRoutedOnWholeSequence(_ request: LoglikelihoodRequest, decider: any PathDecider) throws -> LoglikelihoodResult {
+        let pair = encodePair(context: request.context, continuation: request.continuation)
+        guard !pair.continuation.isEmpty else {
+            throw EngineError.emptyContinuation(context: request.context, continuation: request.continuation)
+        }
+        let ids = pair.context + pair.continuation
+        guard !pair.context.isEmpty else { throw EngineError.emptyPrompt }
+        guard ids.count <= configuration.contextLength else {
+            throw EngineError.tooLong(tokens: ids.count, limit: configuration.contextLength)
+        }
+        try checkTokens(ids)
+        let seq = makeSequence(capacity: ids.count, path: nil)
+        let path = forward(ids[...], sequence: seq, decider: decider, x: workspace.buffer(.hidden, ids.count * configuration.width))
+        return try score(context: pair.context, continuations: [pair.continuation], path: path, decider: nil)[0]
     }
 
     /// Runs only the prefill of `text` (no logits) and returns the path taken — enough to drive a
