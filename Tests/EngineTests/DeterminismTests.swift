@@ -68,7 +68,8 @@ final class DeterminismTests: XCTestCase {
     }
 
     /// Routing on context + choice gives each choice the path a server gives that sequence as one
-    /// prompt, and scores it exactly as that fixed path would; generation is routed on its prompt.
+    /// prompt and the very numbers its echo gives (bit for bit), close to that fixed path's own
+    /// scoring (another split of the same arithmetic); generation is routed on its prompt.
     func testRoutingOnWholeSequencesScoresEachChoiceAlongTheServedPath() throws {
         let model = try SharedModel.get()
         let context = "Question: Which gas do plants absorb from the air?\nAnswer:"
@@ -84,11 +85,12 @@ final class DeterminismTests: XCTestCase {
                                                                     scorePrompt: true, topLogprobs: 1)],
                                             policy: .decided(LengthDecider()))[0]
             XCTAssertEqual(served.path, perSequence[i].path, "choice \(i): the path of the whole sequence")
-            let fixed = try model.loglikelihood([r], policy: .fixed(perSequence[i].path))[0]
-            XCTAssertEqual(fixed.logLikelihood.bitPattern, perSequence[i].logLikelihood.bitPattern, "choice \(i)")
-            XCTAssertEqual(fixed.isGreedy, perSequence[i].isGreedy)
             let servedSum = served.promptLogprobs.suffix(pair.continuation.count).reduce(0.0) { $0 + ($1.logprob ?? .nan) }
-            XCTAssertEqual(servedSum, perSequence[i].logLikelihood, accuracy: 1e-4, "choice \(i): echo log-probabilities")
+            XCTAssertEqual(servedSum.bitPattern, perSequence[i].logLikelihood.bitPattern,
+                           "choice \(i): echo gives \(servedSum), scoring \(perSequence[i].logLikelihood)")
+            let fixed = try model.loglikelihood([r], policy: .fixed(perSequence[i].path))[0]
+            XCTAssertEqual(fixed.logLikelihood, perSequence[i].logLikelihood, accuracy: 1e-3, "choice \(i)")
+            XCTAssertEqual(perSequence[i].blockApplications, perSequence[i].path.count)
         }
         let generation = [GenerationRequest(context: context, until: ["\n"], maxTokens: 4)]
         XCTAssertEqual(try model.generate(generation, policy: .decided(SequenceLengthDecider())),

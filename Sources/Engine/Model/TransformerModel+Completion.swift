@@ -90,6 +90,10 @@ public struct TokenCompletion: Sendable, Hashable {
 }
 
 extension TransformerModel {
+    /// Rows of the output head per call when every prompt position is scored (`echo`), counted
+    /// from position 0; `RoutingInput.sequence` scoring uses the same chunks.
+    static let promptScoringRowsPerChunk = 16
+
     /// Runs completions; sequences of one call decode together (the decode kernels are
     /// batch-invariant, so each answer is the one it would get alone). Throws before any work
     /// when a request is refused: empty prompt, token out of the vocabulary, prompt plus
@@ -138,7 +142,7 @@ extension TransformerModel {
             completion.promptLogprobs.append(TokenLogprob(token: r.prompt[0], logprob: nil, top: []))
             // The output head in fixed chunks of rows, so a prompt's numbers never depend on what
             // else is running.
-            let rowsPerChunk = 16
+            let rowsPerChunk = Self.promptScoringRowsPerChunk
             var row = 0
             while row < n {
                 let rows = min(rowsPerChunk, n - row)
@@ -221,8 +225,10 @@ extension TransformerModel {
         var s = 0.0
         let md = Double(m)
         for i in 0..<vocab { s += exp(Double(logits[i]) - md) }
-        let normaliser = md + log(s)
-        func logprob(_ id: Int) -> Double { Double(logits[id]) - normaliser }
+        // (logit − max) − log Σ, in the order `scoreToken` uses, so a continuation's echoed
+        // log-probabilities sum to the very number `loglikelihood` gives for the same logits.
+        let logSum = log(s)
+        func logprob(_ id: Int) -> Double { Double(logits[id]) - md - logSum }
         var best: [Int] = []
         if top > 0 {
             // Keep the `top` largest (ties: lower id first) in a small sorted list.

@@ -114,9 +114,11 @@ extension TransformerModel: RoutableLanguageModel {
         return (scored.map { $0! }, generated)
     }
 
-    /// `RoutingInput.sequence`: the decider reads the context and continuation tokens together
-    /// (one prefill that only decides the path), then the continuation is scored along that path
-    /// exactly as under `.fixed(path)`.
+    /// `RoutingInput.sequence`: one prefill of the context and continuation tokens together, in
+    /// which the decider reads them all, and the continuation's log-probabilities read from that
+    /// prefill — the computation a server's `echo` makes for the same tokens (the output head over
+    /// the same row chunks, `promptScoringRowsPerChunk`), so the numbers equal what lm-eval gets
+    /// from `bench serve`.
     func scoreRoutedOnWholeSequence(_ request: LoglikelihoodRequest, decider: any PathDecider) throws -> LoglikelihoodResult {
         let pair = encodePair(context: request.context, continuation: request.continuation)
         guard !pair.continuation.isEmpty else {
@@ -128,9 +130,27 @@ extension TransformerModel: RoutableLanguageModel {
             throw EngineError.tooLong(tokens: ids.count, limit: configuration.contextLength)
         }
         try checkTokens(ids)
+        let d = configuration.width, vocab = configuration.vocabularySize
         let seq = makeSequence(capacity: ids.count, path: nil)
-        let path = forward(ids[...], sequence: seq, decider: decider, x: workspace.buffer(.hidden, ids.count * configuration.width))
-        return try score(context: pair.context, continuations: [pair.continuation], path: path, decider: nil)[0]
+        let x = workspace.buffer(.hidden, ids.count * d)
+        let path = forward(ids[...], sequence: seq, decider: decider, x: x)
+        // Position p's logits score token p + 1: the continuation needs rows context − 1 ..< n − 1,
+        // computed in the server's chunks of rows from position 0 (only the chunks that hold them).
+        let first = pair.context.count - 1, chunk = Self.promptScoringRowsPerChunk
+        let chunkStart = first / chunk * chunk
+        let rows = ids.count - chunkStart
+        let out = workspace.buffer(.logits, rows * vocab)
+        var row = 0
+        while row < rows {
+            let n = min(chunk, rows - row)
+            logits(x + (chunkStart + row) * d, rows: n, into: out + row * vocab)
+            row += n
+        }
+        let start = out + (first - chunkStart) * vocab
+        let (total, greedy) = Self.continuationScore(pair.continuation, first: start,
+                                                     later: pair.continuation.count > 1 ? start + vocab : nil, vocab: vocab)
+        return LoglikelihoodResult(logLikelihood: total, isGreedy: greedy, continuationTokens: pair.continuation.count,
+                                   contextTokens: pair.context.count, path: path, blockApplications: path.count, forwardPasses: 1)
     }
 
     /// Runs only the prefill of `text` (no logits) and returns the path taken — enough to drive a
