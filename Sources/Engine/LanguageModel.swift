@@ -32,7 +32,7 @@ public enum RoutingInput: String, Sendable, CaseIterable, Codable {
     case context
     /// Context and continuation together, one path per request: what a server sees when a client
     /// sends a loglikelihood request as one prompt (lm-eval's `local-completions` with `echo`), so
-    /// the routers read the choice too. Costs one extra prefill per request to decide the path.
+    /// the routers read the choice too. One prefill per request: choices share no context work.
     case sequence
 }
 

@@ -20,8 +20,7 @@ public struct RunPolicy {
     /// The fixed path, for `.fixed`.
     public var fixedPath: [Int]?
     /// Settings of this configuration alone that change the numbers (`router_blend`,
-    /// `routing_input`), merged
-    /// into each task's configuration `settings`.
+    /// `routing_input`), merged into each task's configuration `settings`.
     public var settings: [String: String]
 
     public init(name: String, policy: LayerPolicy, kind: PolicyKind, routerSHA256: String? = nil,

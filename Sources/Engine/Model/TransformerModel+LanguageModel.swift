@@ -121,11 +121,11 @@ extension TransformerModel: RoutableLanguageModel {
     /// from `bench serve`.
     func scoreRoutedOnWholeSequence(_ request: LoglikelihoodRequest, decider: any PathDecider) throws -> LoglikelihoodResult {
         let pair = encodePair(context: request.context, continuation: request.continuation)
+        guard !pair.context.isEmpty else { throw EngineError.emptyPrompt }
         guard !pair.continuation.isEmpty else {
             throw EngineError.emptyContinuation(context: request.context, continuation: request.continuation)
         }
         let ids = pair.context + pair.continuation
-        guard !pair.context.isEmpty else { throw EngineError.emptyPrompt }
         guard ids.count <= configuration.contextLength else {
             throw EngineError.tooLong(tokens: ids.count, limit: configuration.contextLength)
         }
