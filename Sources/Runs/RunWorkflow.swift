@@ -51,6 +51,9 @@ public struct RunRequest {
     public var shard: Shard? = nil
     /// The backend that evaluates the model.
     public var backend: Backend = .native
+    /// Documents sent to the model together (`RunSettings.batchSize`): records do not depend on
+    /// it; smaller batches lose less to an interruption, larger ones keep more sequences decoding.
+    public var documentsPerBatch: Int = 8
 
     public init(model: ResolvedModel, threads: Int, tasks: [String], configurations: RunConfigurations,
                 routerFile: String?, fixedPath: String?, name: String?, routerBlend: RouterBlend?, limit: Int?,
@@ -154,7 +157,7 @@ public enum RunWorkflow {
         let settings = RunSettings(modelName: request.model.name, modelSHA256: modelSHA256,
                                    benchVersion: request.benchVersion, limit: request.limit, fewshotRequested: request.fewshot,
                                    seed: request.seed, chatTemplate: request.chatTemplate.isChat, force: request.force,
-                                   extraSettings: extraSettings)
+                                   batchSize: request.documentsPerBatch, extraSettings: extraSettings)
         var shardedSettings = settings
         shardedSettings.shard = request.shard
         shardedSettings.codeVersion = CodeVersion.current(repositoryDirectory: tasksDirectory.deletingLastPathComponent())

@@ -37,6 +37,9 @@ struct Run: ParsableCommand {
     @Option(help: "Results folder.") var results: String = "results"
     @Option(name: .customLong("max-gen-tokens"), help: "Cap on generated tokens for generative tasks (AIME's lm-eval default of 32768 exceeds the context).")
     var maxGenTokens: Int?
+    @Option(name: .customLong("batch-size"),
+            help: "Documents sent to the model together; records are written (and an interruption loses at most) one batch at a time. Records do not depend on it.")
+    var batchSize: Int = 8
     @Flag(help: "Delete existing results of each task and start over.") var force = false
     @OptionGroup var shardOptions: ShardOptions
     @OptionGroup var backendOptions: BackendOptions
@@ -63,6 +66,7 @@ struct Run: ParsableCommand {
             throw ValidationError("--name names the routed or --path run; the --config baseline run is always 'baseline'")
         }
         if let maxGenTokens, maxGenTokens < 1 { throw ValidationError("--max-gen-tokens must be at least 1") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         if routerBlend != nil {
             if path != nil { throw ValidationError("--router-blend applies to routed runs, not to a fixed --path") }
             if configurations != .routed { throw ValidationError("--router-blend needs --config routed (the baseline has no routers)") }
@@ -90,6 +94,7 @@ struct Run: ParsableCommand {
             shard: try shardOptions.resolve())
         request.backend = backend
         request.routingInput = routingInput
+        request.documentsPerBatch = batchSize
         let flag = InterruptFlag()
         flag.installSignalHandler()
         do {

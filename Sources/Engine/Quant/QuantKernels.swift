@@ -114,6 +114,13 @@ private func floats(_ v: SIMD16<Int32>) -> SIMD16<Float> {
 }
 
 @inline(__always)
+private func widened(_ v: SIMD16<UInt8>) -> SIMD16<UInt32> {
+    var r = SIMD16<UInt32>()
+    for i in 0..<16 { r[i] = UInt32(v[i]) }
+    return r
+}
+
+@inline(__always)
 private func widened(_ v: SIMD16<UInt16>) -> SIMD16<UInt32> {
     var r = SIMD16<UInt32>()
     for i in 0..<16 { r[i] = UInt32(v[i]) }
@@ -178,8 +185,8 @@ private struct WeightPair {
 private protocol PairDecoder {
     /// Bytes holding 32 consecutive weights.
     static var bytesPerPair: Int { get }
-    /// Decodes 32 consecutive weights starting at `p`.
-    static func decodePair(_ p: UnsafeRawPointer) -> WeightPair
+    /// Decodes 32 consecutive weights starting at `p` (`lanes`: see `LaneConstants`).
+    static func decodePair(_ p: UnsafeRawPointer, _ lanes: LaneConstants) -> WeightPair
     /// Decodes `count` (< 32) weights, padding with zeros. Only element-wise formats have rows
     /// that are not whole pairs; block formats never get here.
     static func decodePartialPair(_ p: UnsafeRawPointer, count: Int) -> WeightPair
@@ -203,7 +210,7 @@ private enum Q4_0Decoder: PairDecoder {
     static var bytesPerPair: Int { 18 }
 
     @inline(__always)
-    static func decodePair(_ p: UnsafeRawPointer) -> WeightPair {
+    static func decodePair(_ p: UnsafeRawPointer, _ lanes: LaneConstants) -> WeightPair {
         let d = loadHalf(p, 0)
         let q = loadBytes(p, 2)
         // Subtracting 8 from a small integer-valued float is exact, so this is (q - 8)·d.
@@ -216,7 +223,7 @@ private enum Q4_1Decoder: PairDecoder {
     static var bytesPerPair: Int { 20 }
 
     @inline(__always)
-    static func decodePair(_ p: UnsafeRawPointer) -> WeightPair {
+    static func decodePair(_ p: UnsafeRawPointer, _ lanes: LaneConstants) -> WeightPair {
         let d = loadHalf(p, 0)
         let m = loadHalf(p, 2)
         let q = loadBytes(p, 4)
@@ -224,19 +231,40 @@ private enum Q4_1Decoder: PairDecoder {
     }
 }
 
-/// The fifth bits of a Q5 block as 16 or 0 per element: bit j of `qh` belongs to element j.
+/// The 32 five-bit values of a Q5 block, as exact integers in 32-bit lanes: nibbles from the 16
+/// bytes at `nibbles` (element j in the low nibble of byte j, element j+16 in its high nibble), the
+/// fifth bit of element j from bit j of `qh`.
+///
+/// Worked in 32-bit lanes on purpose: one broadcast of `qh` and one per-lane variable shift
+/// (`vpsrlvd`) per half replace the byte shuffles, inserts and extracts a byte-lane version
+/// compiles to; this decode is most of Qwen2.5's decode time (its 896-column matrices are Q5_0).
 @inline(__always)
-private func q5HighBits(_ qh: UInt32) -> (low: SIMD16<UInt8>, high: SIMD16<UInt8>) {
-    let bit = SIMD16<UInt8>(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128)
-    // For a byte x = 0 or 2^k, bits 7...k of -x are set exactly when x ≠ 0, so (-x >> 3) & 16
-    // is 16 or 0: plain shifts instead of vector compares, which Swift lowers to per-lane loops.
-    @inline(__always)
-    func sixteenIfSet(_ byte0: UInt32, _ byte1: UInt32) -> SIMD16<UInt8> {
-        let bytes = SIMD16<UInt8>(lowHalf: SIMD8(repeating: UInt8(truncatingIfNeeded: byte0)),
-                                  highHalf: SIMD8(repeating: UInt8(truncatingIfNeeded: byte1)))
-        return ((SIMD16<UInt8>.zero &- (bytes & bit)) &>> 3) & 16
+private func q5Values(_ p: UnsafeRawPointer, qh: UInt32, nibbles: Int,
+                      _ lanes: LaneConstants) -> (low: SIMD16<Int32>, high: SIMD16<Int32>) {
+    let bits = SIMD16<UInt32>(repeating: qh)
+    let bytes = widened(loadBytes(p, nibbles))
+    let lowFifth = ((bits &>> lanes.lowBitShifts) & 1) &<< 4
+    let highFifth = ((bits &>> lanes.highBitShifts) & 1) &<< 4
+    return (unsafeBitCast((bytes & 0x0F) | lowFifth, to: SIMD16<Int32>.self),
+            unsafeBitCast((bytes &>> 4) | highFifth, to: SIMD16<Int32>.self))
+}
+
+/// Per-lane constants the decoders take as values in registers rather than as immediates.
+///
+/// The shifts that bring bit j (`lowBitShifts`) or 16 + j (`highBitShifts`) of a Q5 block's
+/// qh to bit 0 of lane j. Made once per kernel call by an opaque function on purpose: with the
+/// amounts visible as constants, LLVM rewrites "shift right by j, then left by 4" lane by lane
+/// into a mix of left and right shifts joined by permutes, three times the instructions of one
+/// `vpsrlvd` per half, and the Q5_0 decode that is most of Qwen2.5's decode time slows by a third.
+private struct LaneConstants {
+    var lowBitShifts: SIMD16<UInt32>
+    var highBitShifts: SIMD16<UInt32>
+
+    @inline(never) @_optimize(none)
+    static func opaque() -> LaneConstants {
+        let low = SIMD16<UInt32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        return LaneConstants(lowBitShifts: low, highBitShifts: low &+ 16)
     }
-    return (sixteenIfSet(qh, qh >> 8), sixteenIfSet(qh >> 16, qh >> 24))
 }
 
 /// Q5_0: f16 d, u32 high bits, 16 bytes of nibbles; w = (q5 - 16)·d.
@@ -244,12 +272,12 @@ private enum Q5_0Decoder: PairDecoder {
     static var bytesPerPair: Int { 22 }
 
     @inline(__always)
-    static func decodePair(_ p: UnsafeRawPointer) -> WeightPair {
+    static func decodePair(_ p: UnsafeRawPointer, _ lanes: LaneConstants) -> WeightPair {
         let d = loadHalf(p, 0)
-        let hb = q5HighBits(p.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
-        let q = loadBytes(p, 6)
-        return WeightPair(low: (floats((q & 0x0F) | hb.low) - 16) * d,
-                          high: (floats((q &>> 4) | hb.high) - 16) * d)
+        let q = q5Values(p, qh: p.loadUnaligned(fromByteOffset: 2, as: UInt32.self), nibbles: 6, lanes)
+        // q5 - 16 is a small integer, exact in Int32 and in Float: the same value as the
+        // reference's float subtraction.
+        return WeightPair(low: floats(q.low &- 16) * d, high: floats(q.high &- 16) * d)
     }
 }
 
@@ -258,13 +286,11 @@ private enum Q5_1Decoder: PairDecoder {
     static var bytesPerPair: Int { 24 }
 
     @inline(__always)
-    static func decodePair(_ p: UnsafeRawPointer) -> WeightPair {
+    static func decodePair(_ p: UnsafeRawPointer, _ lanes: LaneConstants) -> WeightPair {
         let d = loadHalf(p, 0)
         let m = loadHalf(p, 2)
-        let hb = q5HighBits(p.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
-        let q = loadBytes(p, 8)
-        return WeightPair(low: floats((q & 0x0F) | hb.low) * d + m,
-                          high: floats((q &>> 4) | hb.high) * d + m)
+        let q = q5Values(p, qh: p.loadUnaligned(fromByteOffset: 4, as: UInt32.self), nibbles: 8, lanes)
+        return WeightPair(low: floats(q.low) * d + m, high: floats(q.high) * d + m)
     }
 }
 
@@ -273,7 +299,7 @@ private enum Q8_0Decoder: PairDecoder {
     static var bytesPerPair: Int { 34 }
 
     @inline(__always)
-    static func decodePair(_ p: UnsafeRawPointer) -> WeightPair {
+    static func decodePair(_ p: UnsafeRawPointer, _ lanes: LaneConstants) -> WeightPair {
         let d = loadHalf(p, 0)
         let low = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self)
         let high = p.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self)
@@ -285,7 +311,7 @@ private enum F32Decoder: PairDecoder {
     static var bytesPerPair: Int { 128 }
 
     @inline(__always)
-    static func decodePair(_ p: UnsafeRawPointer) -> WeightPair {
+    static func decodePair(_ p: UnsafeRawPointer, _ lanes: LaneConstants) -> WeightPair {
         WeightPair(loading: p)
     }
 
@@ -299,7 +325,7 @@ private enum F16Decoder: PairDecoder {
     static var bytesPerPair: Int { 64 }
 
     @inline(__always)
-    static func decodePair(_ p: UnsafeRawPointer) -> WeightPair {
+    static func decodePair(_ p: UnsafeRawPointer, _ lanes: LaneConstants) -> WeightPair {
         let low = widened(p.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt16>.self))
         let high = widened(p.loadUnaligned(fromByteOffset: 32, as: SIMD16<UInt16>.self))
         return WeightPair(low: floatsFromHalfBits(low), high: floatsFromHalfBits(high))
@@ -320,7 +346,7 @@ private enum BF16Decoder: PairDecoder {
     static var bytesPerPair: Int { 64 }
 
     @inline(__always)
-    static func decodePair(_ p: UnsafeRawPointer) -> WeightPair {
+    static func decodePair(_ p: UnsafeRawPointer, _ lanes: LaneConstants) -> WeightPair {
         let low = widened(p.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt16>.self))
         let high = widened(p.loadUnaligned(fromByteOffset: 32, as: SIMD16<UInt16>.self))
         return WeightPair(low: floatsFromBFloat16Bits(low), high: floatsFromBFloat16Bits(high))
@@ -440,10 +466,11 @@ private enum Q6_KDecoder: SuperBlockDecoder {
 @inline(__always)
 private func dequantizePairs<D: PairDecoder>(_: D.Type, _ src: UnsafeRawPointer, count: Int,
                                      _ out: UnsafeMutablePointer<Float>) {
+    let lanes = LaneConstants.opaque()
     var p = src
     var o = UnsafeMutableRawPointer(out)
     for _ in 0..<(count / 32) {
-        let w = D.decodePair(p)
+        let w = D.decodePair(p, lanes)
         o.storeBytes(of: w.low, toByteOffset: 0, as: SIMD16<Float>.self)
         o.storeBytes(of: w.high, toByteOffset: 64, as: SIMD16<Float>.self)
         p += D.bytesPerPair
@@ -506,6 +533,7 @@ private func multiplyPairRows<D: PairDecoder>(_: D.Type, _ m: QuantizedMatrix, _
     let fullPairs = columns / 32
     let tail = columns % 32
     let rowBytes = m.bytesPerRow
+    let lanes = LaneConstants.opaque()
 
     if batch == 1 {
         // The decode hot path: accumulators in registers.
@@ -514,7 +542,7 @@ private func multiplyPairRows<D: PairDecoder>(_: D.Type, _ m: QuantizedMatrix, _
             var xp = x
             var acc = WeightPair.zero
             for _ in 0..<fullPairs {
-                acc.accumulate(D.decodePair(p), xp)
+                acc.accumulate(D.decodePair(p, lanes), xp)
                 p += D.bytesPerPair
                 xp += 32
             }
@@ -540,7 +568,7 @@ private func multiplyPairRows<D: PairDecoder>(_: D.Type, _ m: QuantizedMatrix, _
                 for j in 0..<n { acc[j] = .zero }
                 var p = rowStart
                 for pair in 0..<fullPairs {
-                    let w = D.decodePair(p)
+                    let w = D.decodePair(p, lanes)
                     p += D.bytesPerPair
                     var xp = xs + 32 * pair
                     for j in 0..<n {
