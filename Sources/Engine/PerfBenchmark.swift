@@ -121,7 +121,7 @@ public struct PerfBenchmark {
             for i in 0..<generateTokens {
                 let next = (0..<batch).map { toks[(i + $0) % toks.count] }
                 model.decodeStep(next, sequences: sequences, x: x)
-                model.logits(x, rows: batch, into: out)
+                model.decodeLogits(x, rows: batch, into: out)
             }
             decode.append(Double(batch * generateTokens) / (MonotonicClock.seconds() - t))
         }

@@ -53,7 +53,7 @@ public struct RunRequest {
     public var backend: Backend = .native
     /// Documents sent to the model together (`RunSettings.batchSize`): records do not depend on
     /// it; smaller batches lose less to an interruption, larger ones keep more sequences decoding.
-    public var documentsPerBatch: Int = 8
+    public var documentsPerBatch: Int = 16
 
     public init(model: ResolvedModel, threads: Int, tasks: [String], configurations: RunConfigurations,
                 routerFile: String?, fixedPath: String?, name: String?, routerBlend: RouterBlend?, limit: Int?,

@@ -74,7 +74,7 @@ public struct RunSettings: Sendable {
     public var chatTemplate: Bool
     /// `--force`: delete existing results of each task before running it.
     public var force: Bool
-    /// Documents sent to the model together (generation keeps up to 8 of them decoding at once,
+    /// Documents sent to the model together (generation keeps up to 16 of them decoding at once,
     /// taking the next as one finishes; the engine guarantees a document's numbers do not depend
     /// on its batch). Also the granularity of an interruption.
     public var batchSize: Int
@@ -90,7 +90,7 @@ public struct RunSettings: Sendable {
 
     public init(modelName: String, modelSHA256: String, benchVersion: String, limit: Int? = nil,
                 fewshotRequested: Int? = nil, seed: UInt64 = 1234, chatTemplate: Bool = false, force: Bool = false,
-                batchSize: Int = 8, extraSettings: [String: String] = [:]) {
+                batchSize: Int = 16, extraSettings: [String: String] = [:]) {
         self.modelName = modelName
         self.modelSHA256 = modelSHA256
         self.benchVersion = benchVersion

@@ -39,7 +39,7 @@ struct Run: ParsableCommand {
     var maxGenTokens: Int?
     @Option(name: .customLong("batch-size"),
             help: "Documents sent to the model together; records are written (and an interruption loses at most) one batch at a time. Records do not depend on it.")
-    var batchSize: Int = 8
+    var batchSize: Int = 16
     @Flag(help: "Delete existing results of each task and start over.") var force = false
     @OptionGroup var shardOptions: ShardOptions
     @OptionGroup var backendOptions: BackendOptions

@@ -207,7 +207,7 @@ extension TransformerModel {
             let x = workspace.buffer(.hidden, active.count * d)
             decodeStep(active.map(\.next), sequences: active.map(\.sequence), x: x)
             let out = workspace.buffer(.logits, active.count * vocab)
-            logits(x, rows: active.count, into: out)
+            decodeLogits(x, rows: active.count, into: out)
             for (i, a) in active.enumerated() {
                 a.next = Self.argmax(out + i * vocab, vocab)
                 if a.request.topLogprobs != nil { a.nextScores = Array(UnsafeBufferPointer(start: out + i * vocab, count: vocab)) }

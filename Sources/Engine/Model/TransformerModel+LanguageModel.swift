@@ -99,7 +99,7 @@ extension TransformerModel: RoutableLanguageModel {
             attached[g] = groups[r.context]!
             sharedScoring[g] = pairs
         }
-        let generated = try generate(generating, path: fixedPath, decider: decider, batchSize: quantizedRowLimit,
+        let generated = try generate(generating, path: fixedPath, decider: decider, batchSize: decodeBatchLimit,
                                      scoring: sharedScoring) { g, results in
             for (j, r) in results.enumerated() { scored[attached[g]![j]] = r }
         }
@@ -308,7 +308,7 @@ extension TransformerModel: RoutableLanguageModel {
             }
             return ActiveSequence(index: i, request: r, sequence: seq, promptTokens: ids.count, next: next)
         }
-        let capacity = min(max(1, batchSize), quantizedRowLimit)
+        let capacity = min(max(1, batchSize), decodeBatchLimit)
         for (index, result) in try decodeGreedily([], capacity: capacity, admit: prefillNext) { results[index] = result }
         return results.map { $0! }
     }
@@ -365,7 +365,7 @@ extension TransformerModel: RoutableLanguageModel {
             let x = workspace.buffer(.hidden, active.count * d)
             decodeStep(active.map(\.next), sequences: active.map(\.sequence), x: x)
             let out = workspace.buffer(.logits, active.count * vocab)
-            logits(x, rows: active.count, into: out)
+            decodeLogits(x, rows: active.count, into: out)
             for (i, a) in active.enumerated() { a.next = Self.argmax(out + i * vocab, vocab) }
         }
         return finished

@@ -23,6 +23,10 @@ public final class TransformerModel {
     let team: WorkerTeam
     /// Up to this many rows go through the quantised kernels; more go through sgemm.
     let quantizedRowLimit = 8
+    /// Sequences greedy generation decodes together. Each decode row is one sequence's own step
+    /// and always takes the quantised kernels (whose rows do not depend on the batch), so this
+    /// may exceed `quantizedRowLimit`: it trades memory for reading each weight once for more rows.
+    let decodeBatchLimit = 16
 
     /// Prompts' keys and values kept across calls, reused where that is exact (nil: off).
     public let prefixCache: PrefixCache?
@@ -453,6 +457,9 @@ public final class TransformerModel {
         }
         let paths = sequences.map { $0.path!.blocks }
         var next = [Int](repeating: 0, count: n)   // each sequence's next path position
+        // Each row is its own sequence's one-row step: it takes the kernels that step takes alone
+        // (the quantised ones), however many sequences step together.
+        func ownSegments(_ count: Int) -> [Range<Int>] { (0..<count).map { $0..<($0 + 1) } }
         while true {
             let waiting = (0..<n).filter { next[$0] < paths[$0].count }
             guard let block = waiting.map({ paths[$0][next[$0]] }).min() else { break }
@@ -460,11 +467,11 @@ public final class TransformerModel {
             let slots = members.map { next[$0] }
             if members.count == n {
                 // Every sequence needs this block (always, when they share a path): no gathering.
-                applyBlock(block, slots: slots, x: x, rows: rows)
+                applyBlock(block, slots: slots, x: x, rows: rows, segments: ownSegments(n))
             } else {
                 let gathered = workspace.buffer(.gathered, members.count * d)
                 for (j, i) in members.enumerated() { (gathered + j * d).update(from: x + i * d, count: d) }
-                applyBlock(block, slots: slots, x: gathered, rows: members.map { rows[$0] })
+                applyBlock(block, slots: slots, x: gathered, rows: members.map { rows[$0] }, segments: ownSegments(members.count))
                 for (j, i) in members.enumerated() { (x + i * d).update(from: gathered + j * d, count: d) }
             }
             for i in members { next[i] += 1 }
@@ -473,11 +480,23 @@ public final class TransformerModel {
     }
 
     /// Logits of `count` hidden rows (applies the output norm first, in place): `count × vocab`.
+    /// The kernel is chosen by `count`, as for a prompt's own rows.
     func logits(_ x: UnsafeMutablePointer<Float>, rows count: Int, into out: UnsafeMutablePointer<Float>) {
+        logits(x, rows: count, into: out, quantized: count <= quantizedRowLimit)
+    }
+
+    /// Logits of decode rows: each row is one sequence's single step, so each takes the quantised
+    /// kernel it would take alone, however many sequences step together.
+    func decodeLogits(_ x: UnsafeMutablePointer<Float>, rows count: Int, into out: UnsafeMutablePointer<Float>) {
+        logits(x, rows: count, into: out, quantized: true)
+    }
+
+    private func logits(_ x: UnsafeMutablePointer<Float>, rows count: Int, into out: UnsafeMutablePointer<Float>,
+                        quantized: Bool) {
         let d = configuration.width
         let h = workspace.buffer(.outputNormed, count * d)
         Kernels.rmsNorm(x, weights.outputNorm, h, rows: count, width: d, epsilon: configuration.rmsEpsilon)
-        linear(weights.outputHead, h, rows: count, out)
+        linear(weights.outputHead, h, rows: count, out, quantized: quantized)
     }
 
     /// A new, empty sequence with room for `capacity` tokens.
