@@ -541,6 +541,53 @@ private func multiplyPairRows<D: PairDecoder>(_: D.Type, _ m: QuantizedMatrix, _
         return
     }
 
+    if tail == 0 {
+        // Whole pairs: four vectors at a time with their accumulators in registers, the rest one
+        // at a time; every (row, vector) gets exactly the batch-1 operations above. Rows go in
+        // chunks, each chunk once per group of four vectors, so the chunk's weights and the four
+        // vectors both stay in cache however large the batch (16 vectors of 896 columns alone
+        // overflow L1).
+        for chunk in rowChunks(rows) {
+            var first = 0
+            while batch - first >= 4 {
+                let xs = x + first * columns
+                for r in chunk {
+                    var a0 = WeightPair.zero, a1 = a0, a2 = a0, a3 = a0
+                    var p = m.data + r * rowBytes
+                    for pair in 0..<fullPairs {
+                        let w = D.decodePair(p, lanes)
+                        p += D.bytesPerPair
+                        let xp = xs + 32 * pair
+                        a0.accumulate(w, xp)
+                        a1.accumulate(w, xp + columns)
+                        a2.accumulate(w, xp + 2 * columns)
+                        a3.accumulate(w, xp + 3 * columns)
+                    }
+                    y[first * m.rows + r] = a0.reduced()
+                    y[(first + 1) * m.rows + r] = a1.reduced()
+                    y[(first + 2) * m.rows + r] = a2.reduced()
+                    y[(first + 3) * m.rows + r] = a3.reduced()
+                }
+                first += 4
+            }
+            while first < batch {
+                for r in chunk {
+                    var p = m.data + r * rowBytes
+                    var xp = x + first * columns
+                    var acc = WeightPair.zero
+                    for _ in 0..<fullPairs {
+                        acc.accumulate(D.decodePair(p, lanes), xp)
+                        p += D.bytesPerPair
+                        xp += 32
+                    }
+                    y[first * m.rows + r] = acc.reduced()
+                }
+                first += 1
+            }
+        }
+        return
+    }
+
     withUnsafeTemporaryAllocation(of: WeightPair.self, capacity: min(batch, vectorsPerPass)) { accumulators in
         let acc = accumulators.baseAddress!
         for r in rows {
@@ -584,53 +631,68 @@ private func multiplySuperBlockRows<D: SuperBlockDecoder>(_: D.Type, _ m: Quanti
     let columns = m.columns
     let blocks = columns / 256
     let rowBytes = m.bytesPerRow
-    let passSize = min(batch, vectorsPerPass)
 
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 256) { scratch in
         let weights = scratch.baseAddress!
         let raw = UnsafeRawPointer(weights)
-        if batch == 1 {
-            // The decode hot path: accumulators in registers.
-            for r in rows {
-                let rowStart = m.data + r * rowBytes
-                var acc = WeightPair.zero
-                for block in 0..<blocks {
-                    D.decodeBlock(rowStart + block * D.bytesPerBlock, into: weights)
-                    for pair in 0..<8 {
-                        acc.accumulate(WeightPair(loading: raw + 128 * pair), x + 256 * block + 32 * pair)
-                    }
-                }
-                y[r] = acc.reduced()
-            }
-            return
-        }
-        withUnsafeTemporaryAllocation(of: WeightPair.self, capacity: passSize) { accumulators in
-            let acc = accumulators.baseAddress!
-            for r in rows {
-                let rowStart = m.data + r * rowBytes
-                var first = 0
-                while first < batch {
-                    let n = min(vectorsPerPass, batch - first)
-                    let xs = x + first * columns
-                    for j in 0..<n { acc[j] = .zero }
+        // Four vectors at a time with their accumulators in registers (each block decoded once
+        // for the four), the rest (a single sequence's decode) one at a time with the same
+        // operations: a (row, vector) result does not depend on the batch. Rows in chunks, as in
+        // `multiplyPairRows`.
+        for chunk in rowChunks(rows) {
+            var first = 0
+            while batch - first >= 4 {
+                let xs = x + first * columns
+                for r in chunk {
+                    let rowStart = m.data + r * rowBytes
+                    var a0 = WeightPair.zero, a1 = a0, a2 = a0, a3 = a0
                     for block in 0..<blocks {
                         D.decodeBlock(rowStart + block * D.bytesPerBlock, into: weights)
                         for pair in 0..<8 {
                             let w = WeightPair(loading: raw + 128 * pair)
-                            var xp = xs + 256 * block + 32 * pair
-                            for j in 0..<n {
-                                acc[j].accumulate(w, xp)
-                                xp += columns
-                            }
+                            let xp = xs + 256 * block + 32 * pair
+                            a0.accumulate(w, xp)
+                            a1.accumulate(w, xp + columns)
+                            a2.accumulate(w, xp + 2 * columns)
+                            a3.accumulate(w, xp + 3 * columns)
                         }
                     }
-                    for j in 0..<n { y[(first + j) * m.rows + r] = acc[j].reduced() }
-                    first += n
+                    y[first * m.rows + r] = a0.reduced()
+                    y[(first + 1) * m.rows + r] = a1.reduced()
+                    y[(first + 2) * m.rows + r] = a2.reduced()
+                    y[(first + 3) * m.rows + r] = a3.reduced()
                 }
+                first += 4
+            }
+            while first < batch {
+                let xs = x + first * columns
+                for r in chunk {
+                    let rowStart = m.data + r * rowBytes
+                    var acc = WeightPair.zero
+                    for block in 0..<blocks {
+                        D.decodeBlock(rowStart + block * D.bytesPerBlock, into: weights)
+                        for pair in 0..<8 {
+                            acc.accumulate(WeightPair(loading: raw + 128 * pair), xs + 256 * block + 32 * pair)
+                        }
+                    }
+                    y[first * m.rows + r] = acc.reduced()
+                }
+                first += 1
             }
         }
     }
 }
+
+/// `rows` in consecutive chunks of `rowsPerChunk` (the batched kernels' cache blocking).
+@inline(__always)
+private func rowChunks(_ rows: Range<Int>) -> LazyMapSequence<StrideTo<Int>, Range<Int>> {
+    stride(from: rows.lowerBound, to: rows.upperBound, by: rowsPerChunk).lazy.map {
+        $0..<min(rows.upperBound, $0 + rowsPerChunk)
+    }
+}
+
+/// Weight rows per chunk of the batched kernels: 16 rows of 896 Q5_0 columns are 10 KB.
+private let rowsPerChunk = 16
 
 /// Multiplies rows `rows` of `m` by `batch` vectors:
 /// `y[b * m.rows + r] = dot(row r of m, x[b * m.columns ..< (b + 1) * m.columns])`
@@ -641,8 +703,9 @@ private func multiplySuperBlockRows<D: SuperBlockDecoder>(_: D.Type, _ m: Quanti
 /// depend on `batch` or `rows`, so a value is bitwise identical however the work is batched or
 /// split (e.g. across threads). For most formats it is also identical to multiplying the F32
 /// matrix of the dequantised weights; Q4_1 and Q8_0 use factored kernels (`ScaledBlock`) that
-/// differ from it in the last bits. Allocates nothing on the heap: the scratch (accumulators for up to 16 vectors, one
-/// decoded k-quant block) lives on the stack; larger batches are done 16 vectors at a time.
+/// differ from it in the last bits. Allocates nothing on the heap: batches take four vectors at a
+/// time with accumulators in registers (any scratch — accumulators for up to 16 vectors of a
+/// format whose rows end in a partial pair, one decoded k-quant block — lives on the stack).
 /// - Precondition: `m.type.isSupported`, `rows` lies within `0..<m.rows`, `batch >= 0`.
 public func multiply(_ m: QuantizedMatrix, vectors x: UnsafePointer<Float>, count batch: Int,
                      into y: UnsafeMutablePointer<Float>, rows: Range<Int>) {
@@ -728,18 +791,23 @@ private func multiplyScaledRows<D: ScaledBlock>(_: D.Type, _ m: QuantizedMatrix,
         // Vectors in tiles of four, accumulators in registers; a tail of one to three vectors
         // goes one at a time. Every (row, vector) sees `scaledRowDot`'s operations in the same
         // order, so tiling changes speed, never a bit of any result.
-        for r in rows {
-            let row = m.data + r * rowBytes
+        // Rows in chunks, each chunk once per group of four vectors (cache blocking, as in
+        // `multiplyPairRows`).
+        for chunk in rowChunks(rows) {
             var first = 0
             while batch - first >= 4 {
-                let v = scaledRowTile4(D.self, row: row, blocks: blocks, x: x + first * columns, columns: columns,
-                                       xsum: xsum + first * blocks)
-                for j in 0..<4 { y[(first + j) * m.rows + r] = v[j] }
+                for r in chunk {
+                    let v = scaledRowTile4(D.self, row: m.data + r * rowBytes, blocks: blocks, x: x + first * columns,
+                                           columns: columns, xsum: xsum + first * blocks)
+                    for j in 0..<4 { y[(first + j) * m.rows + r] = v[j] }
+                }
                 first += 4
             }
             while first < batch {
-                y[first * m.rows + r] = scaledRowDot(D.self, row: row, blocks: blocks, x: x + first * columns,
-                                                     xsum: xsum + first * blocks)
+                for r in chunk {
+                    y[first * m.rows + r] = scaledRowDot(D.self, row: m.data + r * rowBytes, blocks: blocks,
+                                                         x: x + first * columns, xsum: xsum + first * blocks)
+                }
                 first += 1
             }
         }
