@@ -552,21 +552,13 @@ private func multiplyPairRows<D: PairDecoder>(_: D.Type, _ m: QuantizedMatrix, _
             while batch - first >= 4 {
                 let xs = x + first * columns
                 for r in chunk {
-                    var a0 = WeightPair.zero, a1 = a0, a2 = a0, a3 = a0
+                    var acc = FourAccumulators()
                     var p = m.data + r * rowBytes
                     for pair in 0..<fullPairs {
-                        let w = D.decodePair(p, lanes)
+                        acc.accumulate(D.decodePair(p, lanes), xs + 32 * pair, columns: columns)
                         p += D.bytesPerPair
-                        let xp = xs + 32 * pair
-                        a0.accumulate(w, xp)
-                        a1.accumulate(w, xp + columns)
-                        a2.accumulate(w, xp + 2 * columns)
-                        a3.accumulate(w, xp + 3 * columns)
                     }
-                    y[first * m.rows + r] = a0.reduced()
-                    y[(first + 1) * m.rows + r] = a1.reduced()
-                    y[(first + 2) * m.rows + r] = a2.reduced()
-                    y[(first + 3) * m.rows + r] = a3.reduced()
+                    acc.store(into: y, first: first, outputStride: m.rows, row: r)
                 }
                 first += 4
             }
@@ -645,22 +637,15 @@ private func multiplySuperBlockRows<D: SuperBlockDecoder>(_: D.Type, _ m: Quanti
                 let xs = x + first * columns
                 for r in chunk {
                     let rowStart = m.data + r * rowBytes
-                    var a0 = WeightPair.zero, a1 = a0, a2 = a0, a3 = a0
+                    var acc = FourAccumulators()
                     for block in 0..<blocks {
                         D.decodeBlock(rowStart + block * D.bytesPerBlock, into: weights)
                         for pair in 0..<8 {
-                            let w = WeightPair(loading: raw + 128 * pair)
-                            let xp = xs + 256 * block + 32 * pair
-                            a0.accumulate(w, xp)
-                            a1.accumulate(w, xp + columns)
-                            a2.accumulate(w, xp + 2 * columns)
-                            a3.accumulate(w, xp + 3 * columns)
+                            acc.accumulate(WeightPair(loading: raw + 128 * pair), xs + 256 * block + 32 * pair,
+                                           columns: columns)
                         }
                     }
-                    y[first * m.rows + r] = a0.reduced()
-                    y[(first + 1) * m.rows + r] = a1.reduced()
-                    y[(first + 2) * m.rows + r] = a2.reduced()
-                    y[(first + 3) * m.rows + r] = a3.reduced()
+                    acc.store(into: y, first: first, outputStride: m.rows, row: r)
                 }
                 first += 4
             }
@@ -680,6 +665,30 @@ private func multiplySuperBlockRows<D: SuperBlockDecoder>(_: D.Type, _ m: Quanti
                 first += 1
             }
         }
+    }
+}
+
+/// The accumulators of four vectors (`columns` apart) against one weight row, kept in registers;
+/// each is a batch-1 accumulator (`WeightPair`) with its operations in the canonical order.
+private struct FourAccumulators {
+    var a0 = WeightPair.zero, a1 = WeightPair.zero, a2 = WeightPair.zero, a3 = WeightPair.zero
+
+    /// Adds w ⊙ x for the 32 activations at `x` of each vector.
+    @inline(__always)
+    mutating func accumulate(_ w: WeightPair, _ x: UnsafePointer<Float>, columns: Int) {
+        a0.accumulate(w, x)
+        a1.accumulate(w, x + columns)
+        a2.accumulate(w, x + 2 * columns)
+        a3.accumulate(w, x + 3 * columns)
+    }
+
+    /// y[(first + j) · outputStride + row] = vector j's reduced dot product.
+    @inline(__always)
+    func store(into y: UnsafeMutablePointer<Float>, first: Int, outputStride: Int, row: Int) {
+        y[first * outputStride + row] = a0.reduced()
+        y[(first + 1) * outputStride + row] = a1.reduced()
+        y[(first + 2) * outputStride + row] = a2.reduced()
+        y[(first + 3) * outputStride + row] = a3.reduced()
     }
 }
 
