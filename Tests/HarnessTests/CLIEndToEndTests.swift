@@ -361,7 +361,8 @@ final class CLIEndToEndTests: XCTestCase {
                                  (["--config", "baseline", "--name", "k"], "--config baseline run is always 'baseline'"),
                                  (["--config", "routed", "--routing-input", "sequence"], "--routing-input sequence needs --name"),
                                  (["--config", "both", "--routing-input", "sequence", "--name", "k"], "--routing-input needs --config routed"),
-                                 (["--config", "routed", "--routing-input", "choice", "--name", "k"], "routing-input")] {
+                                 (["--config", "routed", "--routing-input", "choice", "--name", "k"], "routing-input"),
+                                 (["--config", "baseline", "--batch-size", "0"], "--batch-size must be at least 1")] {
             let r = try CLIProcess.run(base + extra, in: work)
             assertRefused(r, status: 64, [message])
         }
