@@ -109,10 +109,14 @@ final class CLIEndToEndTests: XCTestCase {
         return try Self.suite!.get()
     }
 
-    /// The command the kill tests interrupt (and rerun), for one configuration.
-    private func killArguments(config: String, results: URL, router: URL) -> [String] {
+    /// The command the kill tests interrupt (and rerun), for one configuration: four documents per
+    /// batch, so a signal finds the run with batches still to go (the default 16 would leave two).
+    /// The uninterrupted reference runs keep the default, so every comparison with them also
+    /// checks that records do not depend on `--batch-size`.
+    private func killArguments(config: String, results: URL, router: URL, documentsPerBatch: Int? = 4) -> [String] {
         ["run", "--tasks", "arc_easy", "--limit", String(Self.killLimit), "--config", config,
          "--router", router.path, "--results", results.path]
+            + (documentsPerBatch.map { ["--batch-size", String($0)] } ?? [])
     }
 
     /// Uninterrupted runs of the kill commands (baseline and routed) into one results folder.
@@ -126,7 +130,8 @@ final class CLIEndToEndTests: XCTestCase {
                 let folder = try Self.sharedFolder("reference")
                 let results = folder.appendingPathComponent("results")
                 for config in ["baseline", "routed"] {
-                    let run = try CLIProcess.run(killArguments(config: config, results: results, router: router), in: folder)
+                    let run = try CLIProcess.run(killArguments(config: config, results: results, router: router,
+                                                               documentsPerBatch: nil), in: folder)
                     guard run.status == 0, !run.signalled else {
                         XCTFail("the uninterrupted reference run failed: \(run.transcript)")
                         throw FixtureError(description: "the uninterrupted reference run failed: \(run.transcript)")
