@@ -519,31 +519,10 @@ private func multiplyPairRows<D: PairDecoder>(_: D.Type, _ m: QuantizedMatrix, _
     let rowBytes = m.bytesPerRow
     let lanes = LaneConstants.opaque()
 
-    if batch == 1 {
-        // The decode hot path: accumulators in registers.
-        for r in rows {
-            var p = m.data + r * rowBytes
-            var xp = x
-            var acc = WeightPair.zero
-            for _ in 0..<fullPairs {
-                acc.accumulate(D.decodePair(p, lanes), xp)
-                p += D.bytesPerPair
-                xp += 32
-            }
-            if tail > 0 {
-                var padded = WeightPair(loadingPartial: xp, count: tail)
-                withUnsafePointer(to: &padded) {
-                    acc.accumulate(D.decodePartialPair(p, count: tail), UnsafeRawPointer($0).assumingMemoryBound(to: Float.self))
-                }
-            }
-            y[r] = acc.reduced()
-        }
-        return
-    }
-
     if tail == 0 {
-        // Whole pairs: four vectors at a time with their accumulators in registers, the rest one
-        // at a time; every (row, vector) gets exactly the batch-1 operations above. Rows go in
+        // Whole pairs: four vectors at a time with their accumulators in registers, the rest (a
+        // single sequence's decode, the hot path) one at a time with the same operations, so a
+        // (row, vector) result does not depend on the batch. Rows go in
         // chunks, each chunk once per group of four vectors, so the chunk's weights and the four
         // vectors both stay in cache however large the batch (16 vectors of 896 columns alone
         // overflow L1).
@@ -580,6 +559,8 @@ private func multiplyPairRows<D: PairDecoder>(_: D.Type, _ m: QuantizedMatrix, _
         return
     }
 
+    // Rows ending in a partial pair (element-wise formats whose width is not a multiple of 32):
+    // up to 16 vectors per pass, accumulators on the stack.
     withUnsafeTemporaryAllocation(of: WeightPair.self, capacity: min(batch, vectorsPerPass)) { accumulators in
         let acc = accumulators.baseAddress!
         for r in rows {
