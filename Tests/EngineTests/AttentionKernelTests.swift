@@ -95,4 +95,48 @@ final class AttentionKernelTests: XCTestCase {
             }
         }
     }
+
+    /// The heads of a query group attended together, over contexts longer than one chunk of
+    /// positions, each give what the reference gives that head alone, bit for bit.
+    func testHeadsOfAGroupTogetherEqualEachHeadAloneBitForBit() {
+        var state: UInt64 = 23
+        func random() -> Float {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int(state >> 33) % 20_001 - 10_000) / 3_000
+        }
+        let chunk = Kernels.attentionPositionsPerChunk
+        for hd in [64, 24] {
+            let stride = hd * 2 + 3
+            for count in [1, 17, chunk - 1, chunk, chunk + 1, 2 * chunk + 37] {
+                for heads in [1, 3, 7] {
+                    let queries = (0..<heads * hd).map { _ in random() }
+                    let keys = (0..<count * stride).map { _ in random() }
+                    let values = (0..<count * stride).map { _ in random() }
+                    let scale = 1 / Float(hd).squareRoot()
+                    let n = KVCache.positionsPerBlock, blockStride = stride * n
+                    var blocked = [Float](repeating: .nan, count: ((count + n - 1) / n) * blockStride)
+                    for t in 0..<count {
+                        for c in 0..<hd { blocked[(t / n) * blockStride + c * n + t % n] = keys[t * stride + c] }
+                    }
+                    for useBlocks in [false, true] {
+                        var scores = [Float](repeating: .nan, count: heads * count)
+                        var out = [Float](repeating: .nan, count: heads * hd)
+                        blocked.withUnsafeBufferPointer { b in
+                            Kernels.attendHeads(queries: queries, headCount: heads, keys: keys, values: values,
+                                                stride: stride, keyBlocks: useBlocks ? b.baseAddress! : nil,
+                                                blockStride: blockStride, count: count, dimension: hd, scale: scale,
+                                                scores: &scores, out: &out)
+                        }
+                        for h in 0..<heads {
+                            let expected = reference(query: Array(queries[h * hd..<(h + 1) * hd]), keys: keys,
+                                                     values: values, stride: stride, count: count, hd: hd,
+                                                     scale: scale)
+                            XCTAssertEqual(out[h * hd..<(h + 1) * hd].map(\.bitPattern), expected.map(\.bitPattern),
+                                           "hd \(hd), count \(count), head \(h) of \(heads), blocked keys \(useBlocks)")
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

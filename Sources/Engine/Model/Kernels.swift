@@ -42,12 +42,29 @@ enum Kernels {
 }
 
 extension Kernels {
-    /// One query attending over `count` cached positions: scores, softmax, weighted sum of values.
-    /// Each dot product accumulates 16-lane SIMD partial sums over the dimension and reduces them
-    /// with `sum()`; each output lane accumulates over positions in increasing order. Four keys
-    /// (and four 16-lane output slices) are in flight at once for instruction-level parallelism;
-    /// that changes no operation's operands or order, so results are the same bit for bit as one
-    /// key (one slice) at a time.
+    /// Positions per chunk of `attendHeads`: a chunk's keys (and values) of one head, 64 KB at head
+    /// size 64, stay in L2 while every head of a query group reads them.
+    static let attentionPositionsPerChunk = 256
+
+    /// One query attending over `count` cached positions: scores, softmax, weighted sum of values
+    /// (`attendHeads` for a single head).
+    static func attendOneHead(query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                              stride: Int, keyBlocks: UnsafePointer<Float>? = nil, blockStride: Int = 0,
+                              count: Int, dimension hd: Int, scale: Float,
+                              scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        attendHeads(queries: query, headCount: 1, keys: keys, values: values, stride: stride, keyBlocks: keyBlocks,
+                    blockStride: blockStride, count: count, dimension: hd, scale: scale, scores: scores, out: out)
+    }
+
+    /// `headCount` consecutive query heads (`queries + h * hd`) that share one key/value head (a
+    /// query group) attending over `count` cached positions; head h's scores go to
+    /// `scores + h * count`, its output to `out + h * hd`.
+    ///
+    /// Per head: each dot product accumulates 16-lane SIMD partial sums over the dimension and
+    /// reduces them with `sum()`; softmax; each output lane accumulates over positions in
+    /// increasing order. Four keys (and four 16-lane output slices) are in flight at once for
+    /// instruction-level parallelism; that changes no operation's operands or order, so results are
+    /// the same bit for bit as one key (one slice) at a time.
     ///
     /// With `keyBlocks` (the same keys in `KVCache`'s blocked layout: this head's component c of
     /// position 16b + i at `keyBlocks + b * blockStride + 16c + i`) and a head size that is a
@@ -55,22 +72,72 @@ extension Kernels {
     /// lane i accumulates component l, l + 16, … of position i exactly as lane l of that position's
     /// partial sum does above, and the 16 partial sums are then added in lane order from -0, as
     /// `sum()` adds them. So the scores are the same bit for bit, without a horizontal sum per key.
-    static func attendOneHead(query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
-                              stride: Int, keyBlocks: UnsafePointer<Float>? = nil, blockStride: Int = 0,
-                              count: Int, dimension hd: Int, scale: Float,
-                              scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
-        let lanes = hd / 16 * 16
-        @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-            UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    ///
+    /// Why the heads go together: on a long context one group's keys and values (16 MB per layer
+    /// at 32k positions for Qwen2.5) do not fit in cache, and head by head every one of the group's
+    /// heads would read them from memory again. Positions are taken in chunks
+    /// (`attentionPositionsPerChunk`), every head doing a chunk before the next is read; an output
+    /// slice is stored after a chunk and reloaded for the next, which changes no operation, so
+    /// each head's numbers are those it gets alone.
+    static func attendHeads(queries: UnsafePointer<Float>, headCount: Int, keys: UnsafePointer<Float>,
+                            values: UnsafePointer<Float>, stride: Int, keyBlocks: UnsafePointer<Float>? = nil,
+                            blockStride: Int = 0, count: Int, dimension hd: Int, scale: Float,
+                            scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        let chunk = attentionPositionsPerChunk
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: headCount) { maxima in
+            maxima.initialize(repeating: -Float.infinity)
+            var start = 0
+            while start < count {
+                let end = min(count, start + chunk)
+                for h in 0..<headCount {
+                    scoreKeys(query: queries + h * hd, keys: keys, stride: stride, keyBlocks: keyBlocks,
+                              blockStride: blockStride, positions: start..<end, dimension: hd, scale: scale,
+                              scores: scores + h * count, maximum: &maxima[h])
+                }
+                start = end
+            }
+            for h in 0..<headCount {
+                let s = scores + h * count
+                var total: Float = 0
+                VectorExp.expInPlace(s, count: count, adding: -maxima[h])
+                for t in 0..<count { total += s[t] }
+                let inv = 1 / total
+                for t in 0..<count { s[t] *= inv }
+            }
         }
+        var start = 0
+        while start < count {
+            let end = min(count, start + chunk)
+            for h in 0..<headCount {
+                accumulateValues(weights: scores + h * count, values: values, stride: stride,
+                                 positions: start..<end, dimension: hd, out: out + h * hd)
+            }
+            start = end
+        }
+    }
+
+    @inline(__always)
+    private static func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    /// Scaled scores of `positions` (which start at a multiple of 16) into `scores`, raising
+    /// `maximum` to the largest, position by position.
+    @inline(__always)
+    private static func scoreKeys(query: UnsafePointer<Float>, keys: UnsafePointer<Float>, stride: Int,
+                                  keyBlocks: UnsafePointer<Float>?, blockStride: Int, positions: Range<Int>,
+                                  dimension hd: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
+                                  maximum: inout Float) {
+        let lanes = hd / 16 * 16
         @inline(__always) func tail(_ k: UnsafePointer<Float>, _ s: Float) -> Float {
             var s = s
             var j = lanes
             while j < hd { s += query[j] * k[j]; j += 1 }
             return s
         }
-        var m = -Float.infinity
-        var t = 0
+        var m = maximum
+        var t = positions.lowerBound
+        let count = positions.upperBound
         if let keyBlocks, hd % 16 == 0 {
             while t + 16 <= count {
                 let block = keyBlocks + (t / 16) * blockStride
@@ -121,17 +188,25 @@ extension Kernels {
             m = max(m, s)
             t += 1
         }
-        var total: Float = 0
-        VectorExp.expInPlace(scores, count: count, adding: -m)
-        for t in 0..<count { total += scores[t] }
-        let inv = 1 / total
-        for t in 0..<count { scores[t] *= inv }
+        maximum = m
+    }
+
+    /// Adds `weights[t] · values[t]` for t in `positions`, in order, to each lane of `out` (`hd`
+    /// floats), starting from zero when `positions` starts at 0.
+    @inline(__always)
+    private static func accumulateValues(weights: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int,
+                                         positions: Range<Int>, dimension hd: Int, out: UnsafeMutablePointer<Float>) {
+        let lanes = hd / 16 * 16
+        let first = positions.lowerBound == 0
+        @inline(__always) func start(_ j: Int) -> SIMD16<Float> {
+            first ? SIMD16<Float>(repeating: 0) : load(out + j)
+        }
         var j = 0
         while j + 64 <= lanes {
-            // Four 16-lane slices of the output, each accumulated over all positions in registers.
-            var o0 = SIMD16<Float>(repeating: 0), o1 = o0, o2 = o0, o3 = o0
-            for t in 0..<count {
-                let w = SIMD16<Float>(repeating: scores[t])
+            // Four 16-lane slices of the output, each accumulated over the positions in registers.
+            var o0 = start(j), o1 = start(j + 16), o2 = start(j + 32), o3 = start(j + 48)
+            for t in positions {
+                let w = SIMD16<Float>(repeating: weights[t])
                 let v = values + t * stride + j
                 o0 = o0.addingProduct(w, load(v))
                 o1 = o1.addingProduct(w, load(v + 16))
@@ -146,16 +221,16 @@ extension Kernels {
             j += 64
         }
         while j < lanes {
-            var o = SIMD16<Float>(repeating: 0)
-            for t in 0..<count {
-                o = o.addingProduct(SIMD16<Float>(repeating: scores[t]), load(values + t * stride + j))
+            var o = start(j)
+            for t in positions {
+                o = o.addingProduct(SIMD16<Float>(repeating: weights[t]), load(values + t * stride + j))
             }
             UnsafeMutableRawPointer(out + j).storeBytes(of: o, as: SIMD16<Float>.self)
             j += 16
         }
         while j < hd {
-            var o: Float = 0
-            for t in 0..<count { o += scores[t] * values[t * stride + j] }
+            var o: Float = first ? 0 : out[j]
+            for t in positions { o += weights[t] * values[t * stride + j] }
             out[j] = o
             j += 1
         }

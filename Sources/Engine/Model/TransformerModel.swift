@@ -367,21 +367,27 @@ public final class TransformerModel {
             return
         }
         let longest = rows.map { $0.position + 1 }.max() ?? 1
-        let scratch = (0..<team.size).map { workspace.buffer(.scores(thread: $0), longest) }
+        let scratch = (0..<team.size).map { workspace.buffer(.scores(thread: $0), longest * group) }
         let caches = rows.indices.map { rows[$0].sequence.cache.slot(slots[$0]) }
         // (row, head) pairs are shared out evenly: with 9 heads, splitting heads alone leaves one
-        // thread 5 of them and the other 4 for every row of a batch.
+        // thread 5 of them and the other 4 for every row of a batch. Within a thread's share, the
+        // consecutive heads of one row that share a key/value head go through the kernel together
+        // (one read of a long cache instead of one per head; the same numbers).
         team.run { i in
             let scores = scratch[i]
-            for item in share(i, of: rows.count * c.headCount, granule: 1) {
+            let items = share(i, of: rows.count * c.headCount, granule: 1)
+            var item = items.lowerBound
+            while item < items.upperBound {
                 let r = item / c.headCount, head = item % c.headCount
-                let cache = caches[r]
                 let g = head / group
-                Kernels.attendOneHead(query: q + r * qw + head * hd, keys: cache.keys + g * hd,
-                                      values: cache.values + g * hd, stride: kv,
-                                      keyBlocks: cache.keyBlocks + g * hd * KVCache.positionsPerBlock,
-                                      blockStride: kv * KVCache.positionsPerBlock, count: rows[r].position + 1,
-                                      dimension: hd, scale: scale, scores: scores, out: out + r * qw + head * hd)
+                let runEnd = min(items.upperBound, r * c.headCount + (g + 1) * group)
+                let cache = caches[r]
+                Kernels.attendHeads(queries: q + r * qw + head * hd, headCount: runEnd - item,
+                                    keys: cache.keys + g * hd, values: cache.values + g * hd, stride: kv,
+                                    keyBlocks: cache.keyBlocks + g * hd * KVCache.positionsPerBlock,
+                                    blockStride: kv * KVCache.positionsPerBlock, count: rows[r].position + 1,
+                                    dimension: hd, scale: scale, scores: scores, out: out + r * qw + head * hd)
+                item = runEnd
             }
         }
     }
