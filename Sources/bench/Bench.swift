@@ -9,7 +9,7 @@ struct Bench: ParsableCommand {
         abstract: "Dr.LLM Bench: run language models with dynamic layer routing and score them on benchmarks.",
         version: BenchVersion.string,
         subcommands: [
-            Tokenize.self, Score.self, Generate.self, Perf.self,
+            Tokenize.self, Score.self, Generate.self, Perf.self, PerfAttention.self,
             Models.self, Tasks.self, Prompt.self,
             Run.self, Merge.self, Compare.self, Report.self, Export.self, Serve.self,
             MCTS.self, TrainRouter.self, Oracle.self, StaticPath.self, ControlReportCommand.self, PerfRouted.self,

@@ -78,6 +78,28 @@ struct Generate: ParsableCommand {
     }
 }
 
+struct PerfAttention: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "perf-attention",
+        abstract: "Measure decode attention alone over a long cache, query groups together vs one head at a time (JSON).")
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(name: .long, help: "Cached positions each token attends over.") var positions: Int = 16_384
+    @Option(name: .long, help: "Alternating rounds of each way (the medians are reported).") var rounds: Int = 3
+    @Option(name: .long, help: "Tokens timed per round.") var tokens: Int = 4
+
+    func validate() throws {
+        guard positions >= 1, rounds >= 1, tokens >= 1 else {
+            throw ValidationError("--positions, --rounds and --tokens must be at least 1")
+        }
+    }
+
+    func run() throws {
+        let model = try modelOptions.load()
+        let benchmark = DecodeAttentionBenchmark(configuration: model.configuration, modelName: model.name)
+        try printJSON(benchmark.run(positions: positions, rounds: rounds, tokensPerRound: tokens))
+    }
+}
+
 struct Perf: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Measure prefill and decode speed in tokens/s (JSON).")
     @OptionGroup var modelOptions: ModelOptions

@@ -553,6 +553,19 @@ final class CLIEndToEndTests: XCTestCase {
                        "DART: one 30-block pass per generated token")
     }
 
+    // MARK: bench perf-attention
+
+    func testPerfAttentionPrintsItsMeasurementAndRefusesAnEmptyCache() throws {
+        try CLIBench.requireModel()
+        let work = try makeTemporaryFolder(self)
+        let r = try CLIProcess.run(["perf-attention", "--positions", "40", "--rounds", "1", "--tokens", "1"], in: work)
+        XCTAssertEqual(r.status, 0, r.transcript)
+        let result = try JSONDecoder().decode(DecodeAttentionBenchmark.Result.self, from: Data(r.stdout.utf8))
+        XCTAssertEqual([result.positions, result.rounds, result.tokens_per_round], [40, 1, 1])
+        assertRefused(try CLIProcess.run(["perf-attention", "--positions", "0"], in: work),
+                      ["--positions", "at least 1"])
+    }
+
     // MARK: 4. bench report --readme
 
     func testReportRewritesOnlyTheMarkedBlockAndASecondRunChangesNothing() throws {
