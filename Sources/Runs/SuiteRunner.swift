@@ -227,9 +227,13 @@ public struct SuiteRunner {
             let chunk = Array(pending[start..<min(pending.count, start + batch)])
             let done = indices.count - pending.count + start
             let label = "\(policy.name)/\(benchmark.name)"
+            let counter = (model as? any GeneratedTokenCounting)?.generatedTokens
+            let tokensBefore = counter?.value ?? 0
             let heartbeat = progressStyle == .silent ? nil : BatchHeartbeat(interval: heartbeatSeconds, message: {
-                "\(progressStyle == .bar ? "\n" : "")\(label): \(done)/\(indices.count) done; documents \(done + 1)–\(done + chunk.count) "
-                    + "still running (\(Int($0)) s)\n"
+                let tokens = (counter?.value ?? 0) - tokensBefore
+                let generated = tokens > 0 ? ", \(tokens) tokens generated" : ""
+                return "\(progressStyle == .bar ? "\n" : "")\(label): \(done)/\(indices.count) done; documents \(done + 1)–\(done + chunk.count) "
+                    + "still running (\(Int($0)) s\(generated))\n"
             }, write: progressOutput)
             let records: [ExampleRecord]
             do {

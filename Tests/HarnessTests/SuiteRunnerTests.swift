@@ -185,6 +185,23 @@ final class SuiteRunnerTests: XCTestCase {
         XCTAssertEqual(lines.all.count, count, "no heartbeat after the batch finished")
     }
 
+    func testALongGenerationsHeartbeatCountsTheTokensGeneratedSoFar() throws {
+        let model = FakeLanguageModel()
+        model.secondsPerCall = 0.5
+        let lines = LineCollector()
+        let runner = SuiteRunner(model: model, store: ResultsStore(root: try makeTemporaryFolder(self)),
+                                 settings: settings(limit: 4, batch: 2), progressStyle: .lines,
+                                 progressOutput: { lines.append($0) }, heartbeatSeconds: 0.1)
+        _ = try runner.run(try BenchmarkRegistry.load("gsm8k", from: repositoryTasks), policy: .baseline())
+        let beats = lines.all.filter { $0.contains("still running") }
+        // The fake counts 9 tokens per document when its call starts: 18 per batch of two,
+        // counted from the batch's start.
+        XCTAssertTrue(beats.contains { $0.hasPrefix("baseline/gsm8k: 0/4 done; documents 1–2 still running (")
+                          && $0.hasSuffix(" s, 18 tokens generated)\n") }, lines.all.joined())
+        XCTAssertTrue(beats.contains { $0.hasPrefix("baseline/gsm8k: 2/4 done; documents 3–4 still running (")
+                          && $0.hasSuffix(" s, 18 tokens generated)\n") }, lines.all.joined())
+    }
+
 }
 
 /// Counts how often the runner asked whether to stop.

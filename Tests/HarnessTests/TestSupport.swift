@@ -98,8 +98,10 @@ func runError<T>(_ body: () throws -> T, file: StaticString = #filePath, line: U
 /// A deterministic stand-in for a transformer: log-likelihoods and generations are fixed
 /// functions of the text, paths follow the policy, and every call is counted. It can be told to
 /// fail after a number of documents, like a run killed midway.
-final class FakeLanguageModel: RoutableLanguageModel {
+final class FakeLanguageModel: RoutableLanguageModel, GeneratedTokenCounting {
     let name = "fake"
+    /// Nine per generation request, counted when a call starts (before its `secondsPerCall`).
+    let generatedTokens = GeneratedTokenCounter()
     let layerCount = 4
     /// Loglikelihood requests and generation requests seen.
     private(set) var scoredRequests = 0
@@ -145,6 +147,7 @@ final class FakeLanguageModel: RoutableLanguageModel {
     }
 
     func generate(_ requests: [GenerationRequest], policy: LayerPolicy) throws -> [GenerationResult] {
+        generatedTokens.add(9 * requests.count)
         try tick()
         generatedRequests += requests.count
         let p = path(for: policy)

@@ -359,6 +359,7 @@ extension TransformerModel: RoutableLanguageModel {
                     stopReason: stop, promptTokens: a.promptTokens, generatedTokens: a.generated.count,
                     path: path, blockApplications: passes * path.count, forwardPasses: passes)))
             }
+            generatedTokens.add(active.count)
             active = running
             guard !active.isEmpty else { continue }
             // All running sequences step together, whatever their paths (see `decodeStep`).

@@ -30,6 +30,8 @@ public final class TransformerModel {
 
     /// Prompts' keys and values kept across calls, reused where that is exact (nil: off).
     public let prefixCache: PrefixCache?
+    /// Tokens greedy generation has produced so far (for progress lines).
+    public let generatedTokens = GeneratedTokenCounter()
     /// Verdicts on which OpenBLAS call shapes compute a row identically (made on first use).
     lazy var callShapeProbe = PrefixReuseProbe(model: self)
 
