@@ -87,6 +87,13 @@ lines += ["", "¹ A group of multiple-choice and generation documents (AGIEval's
           "--name routed-sequence` on the same documents (made by the script, not committed): there `bench run`",
           "routes each choice on its context and choice together, as the server sees lm-eval's request, and",
           "must agree like the baseline does. The paper's tables use the committed context-routed runs.",
+          "",
+          "A generation can also differ because of the client's tokenisation: `local-completions` sends token",
+          "ids (`tokenized_requests=True`) from the tokenizer transformers derives from the GGUF, which lacks",
+          "SmolLM2's own pre-tokenizer, so a prompt with two spaces before a digit gets two one-space ids where",
+          "SmolLM2's tokenizer (and llama.cpp's, and bench's) has one two-space id. `scripts/lmeval/served_tokenization.py",
+          "BENCH TASK INDEX BASE_URL MODEL` sends `bench serve` a document's prompt both ways and prints both",
+          "answers with their paths.",
           "", "## Documents that differ", ""] + (notes or ["None."]) + [""]
 open(report, "w").write("\n".join(lines))
 print("\n".join(lines))
