@@ -30,10 +30,21 @@ if ! "$VENV/bin/python" -c "import lm_eval, tenacity, transformers, gguf" 2>/dev
 fi
 PY=$VENV/bin/python
 TOKENIZER=$OUT/hf-tokenizer
+# transformers derives the tokenizer from the GGUF without SmolLM2's pre-tokenizer, which splits
+# digits one by one before the byte-level split (the GGUF names it only as `tokenizer.ggml.pre =
+# smollm`): without it, "students.  25" gets two one-space ids where SmolLM2's tokenizer (and
+# llama.cpp's, and bench's) has one two-space id, and lm-eval would send other prompt ids than the
+# model's own. The folder gets SmolLM2's pre-tokenizer back; `scripts/lmeval/served_tokenization.py`
+# shows what the unpatched one changes.
 "$PY" - "$ROOT/models" "$TOKENIZER" <<'PYEOF'
 import sys
+from tokenizers import pre_tokenizers
 from transformers import AutoTokenizer
-AutoTokenizer.from_pretrained(sys.argv[1], gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf").save_pretrained(sys.argv[2])
+tok = AutoTokenizer.from_pretrained(sys.argv[1], gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf")
+tok.backend_tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+    pre_tokenizers.Digits(individual_digits=True),
+    pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+tok.save_pretrained(sys.argv[2])
 PYEOF
 "$BENCH" serve --model "$MODEL" --port 0 --threads "$THREADS" > "$OUT/serve.out" 2> "$OUT/serve.err" &
 SERVER=$!
