@@ -97,12 +97,15 @@ extension Kernels {
                 start = end
             }
             for h in 0..<headCount {
-                let s = scores + h * count
-                var total: Float = 0
-                VectorExp.expInPlace(s, count: count, adding: -maxima[h])
-                for t in 0..<count { total += s[t] }
-                let inv = 1 / total
-                for t in 0..<count { s[t] *= inv }
+                VectorExp.expInPlace(scores + h * count, count: count, adding: -maxima[h])
+            }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: headCount) { totals in
+                sumRowsInOrder(scores, stride: count, rows: headCount, counts: { _ in count }, into: totals.baseAddress!)
+                for h in 0..<headCount {
+                    let s = scores + h * count
+                    let inv = 1 / totals[h]
+                    for t in 0..<count { s[t] *= inv }
+                }
             }
         }
         var start = 0
@@ -113,6 +116,104 @@ extension Kernels {
                                  positions: start..<end, dimension: hd, out: out + h * hd)
             }
             start = end
+        }
+    }
+
+    /// Causal softmax of a prefill's scores, in place: row t (of `rows`, `stride` apart) becomes
+    /// softmax(scale · x) over its first `firstLength + t` values, and zero after them.
+    ///
+    /// Per row, in order: scale, maximum, `exp(x − max)`, the sum from zero in index order, each
+    /// value times 1/sum. The sums of four rows run in lockstep (`Kernels.sumRowsInOrder`) and the
+    /// first pass 16 lanes at a time, neither of which changes a row's numbers.
+    static func causalSoftmax(_ scores: UnsafeMutablePointer<Float>, rows n: Int, stride total: Int, firstLength: Int,
+                           scale: Float) {
+        // Four rows at a time, so that the three passes find them in cache.
+        var sums = SIMD4<Float>()
+        var first = 0
+        while first < n {
+            let group = min(4, n - first)
+            for t in first..<(first + group) {
+                let row = scores + t * total, limit = firstLength + t
+                let m = Kernels.scaleInPlaceReturningMaximum(row, count: limit, scale: scale)
+                VectorExp.expInPlace(row, count: limit, adding: -m)
+            }
+            withUnsafeMutableBytes(of: &sums) { raw in
+                let s = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                Kernels.sumRowsInOrder(scores + first * total, stride: total, rows: group,
+                                       counts: { firstLength + first + $0 }, into: s)
+                for j in 0..<group {
+                    let t = first + j, row = scores + t * total, limit = firstLength + t
+                    let inv = 1 / s[j]
+                    for i in 0..<limit { row[i] *= inv }
+                    if limit < total { (row + limit).update(repeating: 0, count: total - limit) }
+                }
+            }
+            first += group
+        }
+    }
+
+    /// The largest of 16 values (a tree of lane-wise maxima: the maximum of a set is the same
+    /// value in any order, so this equals a running `max` over the lanes).
+    @inline(__always)
+    static func horizontalMaximum(_ v: SIMD16<Float>) -> Float {
+        var a = v.lowHalf, b = v.highHalf
+        a.replace(with: b, where: b .> a)
+        var c = a.lowHalf, d = a.highHalf
+        c.replace(with: d, where: d .> c)
+        var e = c.lowHalf, f = c.highHalf
+        e.replace(with: f, where: f .> e)
+        return max(e[0], e[1])
+    }
+
+    /// Scales `count` floats in place by `scale` and returns the largest scaled value: softmax's
+    /// first pass, 16 lanes at a time (each product is the scalar product; the maximum is the same
+    /// value in any order).
+    @inline(__always)
+    static func scaleInPlaceReturningMaximum(_ x: UnsafeMutablePointer<Float>, count: Int, scale: Float) -> Float {
+        var lanes = SIMD16<Float>(repeating: -.infinity)
+        var i = 0
+        while i + 16 <= count {
+            let v = load(x + i) * scale
+            UnsafeMutableRawPointer(x + i).storeBytes(of: v, as: SIMD16<Float>.self)
+            lanes.replace(with: v, where: v .> lanes)
+            i += 16
+        }
+        var m = horizontalMaximum(lanes)
+        while i < count {
+            x[i] *= scale
+            m = max(m, x[i])
+            i += 1
+        }
+        return m
+    }
+
+    /// Row r's sum `((0 + x[0]) + x[1]) + …` over its `counts(r)` floats at `base + r * stride`,
+    /// into `sums[r]`: each row in index order from zero, so each sum is the one a single running
+    /// total gives, bit for bit. Four rows go in lockstep so that their additions, each waiting on
+    /// the previous one of its own row, overlap in the pipeline (one row alone is bound by the
+    /// adder's latency, ~4 cycles an element).
+    @inline(__always)
+    static func sumRowsInOrder(_ base: UnsafePointer<Float>, stride: Int, rows: Int, counts: (Int) -> Int,
+                               into sums: UnsafeMutablePointer<Float>) {
+        var r = 0
+        while r < rows {
+            // A last group of fewer than four rows repeats its last row in the empty places.
+            let i0 = r, i1 = min(r + 1, rows - 1), i2 = min(r + 2, rows - 1), i3 = min(r + 3, rows - 1)
+            let p0 = base + i0 * stride, p1 = base + i1 * stride, p2 = base + i2 * stride, p3 = base + i3 * stride
+            let c0 = counts(i0), c1 = counts(i1), c2 = counts(i2), c3 = counts(i3)
+            let common = min(c0, c1, c2, c3)
+            var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+            var t = 0
+            while t < common {
+                s0 += p0[t]; s1 += p1[t]; s2 += p2[t]; s3 += p3[t]
+                t += 1
+            }
+            for u in common..<c0 { s0 += p0[u] }
+            for u in common..<c1 { s1 += p1[u] }
+            for u in common..<c2 { s2 += p2[u] }
+            for u in common..<c3 { s3 += p3[u] }
+            sums[i0] = s0; sums[i1] = s1; sums[i2] = s2; sums[i3] = s3
+            r += 4
         }
     }
 
@@ -139,6 +240,7 @@ extension Kernels {
         var t = positions.lowerBound
         let count = positions.upperBound
         if let keyBlocks, hd % 16 == 0 {
+            var blockMaximum = SIMD16<Float>(repeating: -.infinity)
             while t + 16 <= count {
                 let block = keyBlocks + (t / 16) * blockStride
                 var sum = SIMD16<Float>(repeating: -0.0)
@@ -153,9 +255,11 @@ extension Kernels {
                 }
                 let s = sum * scale
                 UnsafeMutableRawPointer(scores + t).storeBytes(of: s, as: SIMD16<Float>.self)
-                for i in 0..<16 { m = max(m, s[i]) }
+                // Lane by lane: a running maximum is the same value in any order.
+                blockMaximum.replace(with: s, where: s .> blockMaximum)
                 t += 16
             }
+            m = max(m, horizontalMaximum(blockMaximum))
         }
         while t + 4 <= count {
             let k0 = keys + t * stride, k1 = k0 + stride, k2 = k1 + stride, k3 = k2 + stride

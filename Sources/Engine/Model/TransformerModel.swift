@@ -357,11 +357,7 @@ public final class TransformerModel {
                     let g = head / group
                     Kernels.sgemmABt(q + head * hd, lda: qw, cache.keys + g * hd, ldb: kv, scores, ldc: total,
                                      m: n, n: total, k: hd)
-                    for t in 0..<n {
-                        let limit = first.position + t + 1
-                        softmaxInPlace(scores + t * total, count: limit, scale: scale)
-                        if limit < total { (scores + t * total + limit).update(repeating: 0, count: total - limit) }
-                    }
+                    Kernels.causalSoftmax(scores, rows: n, stride: total, firstLength: first.position + 1, scale: scale)
                     Kernels.sgemmAB(scores, lda: total, cache.values + g * hd, ldb: kv, out + head * hd, ldc: qw,
                                     m: n, n: hd, k: total)
                 }
@@ -392,18 +388,6 @@ public final class TransformerModel {
                 item = runEnd
             }
         }
-    }
-
-    /// softmax(scale · x) over `count` values, in place.
-    @inline(__always)
-    func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, count: Int, scale: Float) {
-        var m = -Float.infinity
-        for i in 0..<count { x[i] *= scale; m = max(m, x[i]) }
-        var s: Float = 0
-        VectorExp.expInPlace(x, count: count, adding: -m)
-        for i in 0..<count { s += x[i] }
-        let inv = 1 / s
-        for i in 0..<count { x[i] *= inv }
     }
 
     // MARK: Forward passes
