@@ -53,6 +53,12 @@ public struct ResultsStore: Sendable {
         runFolder(model: model, run: run).appendingPathComponent("\(task).config.json")
     }
 
+    /// `<root>/<model>/<run>/<task>.generating.json`: the tokens of answers still being generated
+    /// (`GenerationJournalFile`), so an interrupted run resumes a long answer where it stopped.
+    public func generationJournalFile(model: String, run: String, task: String) -> URL {
+        runFolder(model: model, run: run).appendingPathComponent("\(task)\(GenerationJournalFile.suffix)")
+    }
+
     // MARK: Writing
 
     /// Creates the results folder and proves it writable. Call before loading a model, so that an
@@ -157,7 +163,9 @@ public struct ResultsStore: Sendable {
         do { names = try FileManager.default.contentsOfDirectory(atPath: folder.path) } catch {
             throw .missingRun(folder: folder.path)
         }
-        let tasks = names.filter { $0.hasSuffix(".json") && !$0.hasSuffix(".config.json") && !$0.hasPrefix(".") }
+        let tasks = names.filter {
+            $0.hasSuffix(".json") && !$0.hasSuffix(".config.json") && !$0.hasSuffix(GenerationJournalFile.suffix) && !$0.hasPrefix(".")
+        }
             .map { String($0.dropLast(".json".count)) }
             .sorted()
         if tasks.isEmpty { throw .missingRun(folder: folder.path) }

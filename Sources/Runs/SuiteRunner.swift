@@ -212,6 +212,8 @@ public struct SuiteRunner {
         var progress = ProgressReporter(label: "\(policy.name)/\(benchmark.name)", total: indices.count,
                                         alreadyDone: indices.count - pending.count, style: progressStyle,
                                         write: progressOutput)
+        let journal = try openGenerationJournal(benchmark, configuration: configuration, label: "\(policy.name)/\(benchmark.name)")
+        defer { (model as? any GenerationJournaling)?.generationJournal = nil }
         let batch = max(1, settings.batchSize)
         let cache = (model as? any PrefixCachingModel)?.prefixCache
         let cacheAtStart = cache?.statistics
@@ -240,6 +242,7 @@ public struct SuiteRunner {
                 defer { heartbeat?.stop() }
                 records = try evaluate(benchmark, indices: chunk, policy: policy.policy, runName: policy.name)
             }
+            if let failure = journal?.writeFailure { throw failure }
             for record in records { try log.append(record) }
             progress.advance(by: chunk.count)
             start += chunk.count
@@ -252,6 +255,24 @@ public struct SuiteRunner {
                                    documents: indices.count)
         try store.writeSummary(summary)
         return summary
+    }
+
+    /// For a generation task on a model that can keep one, the task's `GenerationJournalFile`
+    /// (answers an interrupted run left unfinished, resumed where they stopped), handed to the
+    /// model; with `force`, an old journal is deleted with the records.
+    func openGenerationJournal(_ benchmark: LoadedBenchmark, configuration: RunConfiguration,
+                               label: String) throws -> GenerationJournalFile? {
+        guard benchmark.info.generation != nil, let journaling = model as? any GenerationJournaling else { return nil }
+        let url = store.generationJournalFile(model: configuration.model, run: configuration.run, task: configuration.task)
+        if settings.force { try FileOperations.removeIfExists(url) }
+        let journal = try GenerationJournalFile(url: url)
+        let (answers, tokens) = journal.inFlight
+        if answers > 0, progressStyle != .silent {
+            progressOutput("\(label): resuming \(answers) unfinished answer\(answers == 1 ? "" : "s") from the \(tokens) "
+                           + "tokens kept in \(url.lastPathComponent)\n")
+        }
+        journaling.generationJournal = journal
+        return journal
     }
 
     /// One line on what the prefix cache served, e.g. "prefix cache: 14,630 of 19,020 prompt

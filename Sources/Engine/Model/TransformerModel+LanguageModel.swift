@@ -306,11 +306,36 @@ extension TransformerModel: RoutableLanguageModel {
                 scored(i, scoreContinuations(pairs.map(\.continuation), firstLogits: first, sequence: seq,
                                              contextCount: ids.count, path: path))
             }
-            return ActiveSequence(index: i, request: r, sequence: seq, promptTokens: ids.count, next: next)
+            let active = ActiveSequence(index: i, request: r, sequence: seq, promptTokens: ids.count, next: next)
+            if let journal = generationJournal {
+                active.journalPrompt = ids
+                resume(active, from: journal)
+            }
+            return active
         }
         let capacity = min(max(1, batchSize), decodeBatchLimit)
         for (index, result) in try decodeGreedily([], capacity: capacity, admit: prefillNext) { results[index] = result }
         return results.map { $0! }
+    }
+
+    /// Continues a freshly prefilled sequence from the tokens `journal` holds for its prompt, if
+    /// any: they are replayed as the decode steps that generated them (`replayDecodeSteps`), so the
+    /// sequence goes on exactly as it would have. Tokens that cannot be this sequence's (the first
+    /// is not the prefill's greedy token, an end-of-generation token, more than its budget) are
+    /// dropped and the sequence starts from its prompt.
+    func resume(_ active: ActiveSequence, from journal: any GenerationJournal) {
+        guard let prompt = active.journalPrompt, let earlier = journal.generatedSoFar(prompt: prompt), !earlier.isEmpty else { return }
+        let eog = tokenizer.endOfGenerationTokens
+        guard earlier[0] == active.next, earlier.count < active.request.maxTokens,
+              !earlier.contains(where: { eog.contains($0) || $0 < 0 || Int($0) >= configuration.vocabularySize }) else {
+            journal.finished(prompt: prompt)
+            return
+        }
+        let next = replayDecodeSteps(earlier, sequence: active.sequence)
+        for token in earlier where !tokenizer.isControl(token) { active.bytes += tokenizer.bytes(of: token) }
+        active.generated = earlier
+        active.next = next
+        active.resumedTokens = earlier.count
     }
 
     /// lm-eval's truncation and budget clamp (`LMEvalRequestRules.fitToContext`).
@@ -348,9 +373,14 @@ extension TransformerModel: RoutableLanguageModel {
                     }
                 }
                 guard let stop else {
+                    if let journal = generationJournal, let prompt = a.journalPrompt,
+                       a.generated.count % max(1, journal.recordInterval) == 0 {
+                        journal.record(prompt: prompt, generated: a.generated)
+                    }
                     running.append(a)
                     continue
                 }
+                if let prompt = a.journalPrompt { generationJournal?.finished(prompt: prompt) }
                 let path = a.sequence.path!
                 // One forward pass per generated token: the prefill yields the first.
                 let passes = a.generated.count
@@ -389,6 +419,10 @@ final class ActiveSequence {
     var generated: [Int32] = []
     var bytes: [UInt8] = []
     var next: Int32
+    /// The prompt's ids, when a `GenerationJournal` keeps this sequence's tokens.
+    var journalPrompt: [Int32]?
+    /// Tokens taken from the journal and replayed rather than generated now.
+    var resumedTokens = 0
 
     init(index: Int, request: GenerationRequest, sequence: SequenceState, promptTokens: Int, next: Int32) {
         self.index = index

@@ -32,6 +32,8 @@ public final class TransformerModel {
     public let prefixCache: PrefixCache?
     /// Tokens greedy generation has produced so far (for progress lines).
     public let generatedTokens = GeneratedTokenCounter()
+    /// Keeps generated tokens so an interrupted run resumes a long answer mid-way (nil: none).
+    public var generationJournal: (any GenerationJournal)?
     /// Verdicts on which OpenBLAS call shapes compute a row identically (made on first use).
     lazy var callShapeProbe = PrefixReuseProbe(model: self)
 
@@ -235,10 +237,12 @@ public final class TransformerModel {
             }
         }
         if attentionGroups.count == 1 {
-            attention(q: q, out: att, rows: rows, slots: slots)
+            attention(q: q, out: att, rows: rows, slots: slots, rowByRow: attentionGroups[0].rowByRow)
         } else {
-            for s in attentionGroups {
-                attention(q: q + s.lowerBound * qw, out: att + s.lowerBound * qw, rows: Array(rows[s]), slots: Array(slots[s]))
+            for g in attentionGroups {
+                let s = g.rows
+                attention(q: q + s.lowerBound * qw, out: att + s.lowerBound * qw, rows: Array(rows[s]), slots: Array(slots[s]),
+                          rowByRow: g.rowByRow)
             }
         }
         for g in dense {
@@ -285,6 +289,12 @@ public final class TransformerModel {
         var paddedRows: Int? = nil
     }
 
+    /// Rows whose attention runs as one call; `rowByRow` where they are short segments' rows.
+    struct AttentionGroup: Equatable {
+        let rows: Range<Int>
+        let rowByRow: Bool
+    }
+
     /// Merged sgemm calls are padded to a multiple of this many rows, so that the probe is asked
     /// about few row counts (each first verdict costs about three block applications of that size).
     static let mergedRowGranule = 32
@@ -301,11 +311,14 @@ public final class TransformerModel {
     ///   finds sgemm computes a row the same in a call of each segment's row count as in one of the
     ///   padded count, and otherwise one call each. Groups are run in order, so a padded call's
     ///   extra rows are overwritten by the next group's own results.
-    /// - attention: each long segment alone (its prefill call shape); the short ones together
-    ///   (rows of several sequences take the per-row kernel, as each short segment alone does).
-    func rowGroups(_ segments: [Range<Int>], rows n: Int) -> (dense: [RowGroup], attention: [Range<Int>]) {
-        if segments.count == 1 { return ([RowGroup(rows: 0..<n, quantized: n <= quantizedRowLimit)], [0..<n]) }
-        var dense: [RowGroup] = [], attention: [Range<Int>] = []
+    /// - attention: each long segment alone (its prefill call shape); the short ones together,
+    ///   row by row (the per-row kernel each short segment takes alone, even where the rows are
+    ///   consecutive positions of one sequence, as a replay of decode steps gives).
+    func rowGroups(_ segments: [Range<Int>], rows n: Int) -> (dense: [RowGroup], attention: [AttentionGroup]) {
+        if segments.count == 1 {
+            return ([RowGroup(rows: 0..<n, quantized: n <= quantizedRowLimit)], [AttentionGroup(rows: 0..<n, rowByRow: false)])
+        }
+        var dense: [RowGroup] = [], attention: [AttentionGroup] = []
         let granule = Self.mergedRowGranule
         func paddedCount(_ rows: Int) -> Int { (rows + granule - 1) / granule * granule }
         var i = 0
@@ -316,7 +329,7 @@ public final class TransformerModel {
                 while j + 1 < segments.count, segments[j + 1].count <= quantizedRowLimit { j += 1 }
                 let run = segments[i].lowerBound..<segments[j].upperBound
                 dense.append(RowGroup(rows: run, quantized: true))
-                attention.append(run)
+                attention.append(AttentionGroup(rows: run, rowByRow: true))
                 i = j + 1
                 continue
             }
@@ -332,7 +345,7 @@ public final class TransformerModel {
             } else {
                 dense += segments[i...j].map { RowGroup(rows: $0, quantized: false) }
             }
-            attention += segments[i...j]
+            attention += segments[i...j].map { AttentionGroup(rows: $0, rowByRow: false) }
             i = j + 1
         }
         return (dense, attention)
@@ -340,12 +353,16 @@ public final class TransformerModel {
 
     /// Causal attention of each row over its own sequence's cached keys/values (positions 0...row).
     /// Heads are split over the team; each head's arithmetic is the same whatever the split.
-    func attention(q: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, rows: [Row], slots: [Int]) {
+    ///
+    /// Rows that are consecutive positions of one sequence, more than `quantizedRowLimit` of them,
+    /// are a prefill and go through sgemm, unless `rowByRow` (decode steps replayed together).
+    func attention(q: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>, rows: [Row], slots: [Int],
+                   rowByRow: Bool = false) {
         let c = configuration, hd = c.headDimension, kv = c.kvWidth, qw = c.headCount * hd
         let group = c.headCount / c.kvHeadCount
         let scale = 1 / Float(hd).squareRoot()
         // A run of consecutive positions of one sequence (prefill) goes through sgemm.
-        if rows.count > quantizedRowLimit, let first = rows.first,
+        if !rowByRow, rows.count > quantizedRowLimit, let first = rows.first,
            rows.allSatisfy({ $0.sequence === first.sequence }), slots.allSatisfy({ $0 == slots[0] }),
            rows.last!.position - first.position == rows.count - 1 {
             let n = rows.count, total = first.position + n
