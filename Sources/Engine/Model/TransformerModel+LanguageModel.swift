@@ -335,7 +335,6 @@ extension TransformerModel: RoutableLanguageModel {
         for token in earlier where !tokenizer.isControl(token) { active.bytes += tokenizer.bytes(of: token) }
         active.generated = earlier
         active.next = next
-        active.resumedTokens = earlier.count
     }
 
     /// lm-eval's truncation and budget clamp (`LMEvalRequestRules.fitToContext`).
@@ -421,8 +420,6 @@ final class ActiveSequence {
     var next: Int32
     /// The prompt's ids, when a `GenerationJournal` keeps this sequence's tokens.
     var journalPrompt: [Int32]?
-    /// Tokens taken from the journal and replayed rather than generated now.
-    var resumedTokens = 0
 
     init(index: Int, request: GenerationRequest, sequence: SequenceState, promptTokens: Int, next: Int32) {
         self.index = index
