@@ -218,6 +218,11 @@ public struct SuiteRunner {
         let cache = (model as? any PrefixCachingModel)?.prefixCache
         let cacheAtStart = cache?.statistics
         var start = 0
+        if !pending.isEmpty, !log.records.isEmpty {
+            // Resuming: the summary shows what is done (one killed before this was written has none).
+            try store.writeSummary(Self.summary(of: benchmark, configuration: configuration, records: log.records,
+                                                documents: indices.count))
+        }
         while start < pending.count {
             if shouldStop() {
                 progress.finish()
@@ -246,6 +251,12 @@ public struct SuiteRunner {
             for record in records { try log.append(record) }
             progress.advance(by: chunk.count)
             start += chunk.count
+            // A partial summary after every batch, so that `compare` and `report` see a run killed
+            // without Ctrl-C (a job's time limit, the end of a sitting) up to its last batch.
+            if start < pending.count {
+                try store.writeSummary(Self.summary(of: benchmark, configuration: configuration, records: log.records,
+                                                    documents: indices.count))
+            }
         }
         progress.finish()
         if let cache, let cacheAtStart, progressStyle != .silent {

@@ -71,6 +71,10 @@ final class SuiteRunnerTests: XCTestCase {
         dying.failAfterCalls = 2           // killed during the third batch
         XCTAssertThrowsError(try runner(dying, root: resumed, settings: settings(limit: 10, batch: 3)).run(benchmark, policy: .baseline()))
         XCTAssertEqual(try ResultsStore(root: resumed).loadRecords(model: "fake", run: "baseline", task: "arc_easy").count, 6)
+        // A killed run leaves the summary of its last finished batch, for `compare` and `report`.
+        let left = try ResultsStore(root: resumed).loadSummary(model: "fake", run: "baseline", task: "arc_easy")
+        XCTAssertEqual(left.n, 6)
+        XCTAssertFalse(left.complete)
         // And a torn line, as SIGKILL during a write would leave.
         let recordsFile = ResultsStore(root: resumed).recordsFile(model: "fake", run: "baseline", task: "arc_easy")
         let handle = try FileHandle(forWritingTo: recordsFile)
