@@ -50,7 +50,7 @@ public struct DecodeAttentionBenchmark {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Float(Int(state >> 40) % 2_001 - 1_000) / 1_000
         }
-        let caches = (0..<c.layerCount).map { _ in KVCache(capacity: positions, kvWidth: kv) }
+        let caches = (0..<c.layerCount).map { _ in KVCache(capacity: positions, kvWidth: kv, headDimension: hd) }
         let key = UnsafeMutablePointer<Float>.allocate(capacity: kv), value = UnsafeMutablePointer<Float>.allocate(capacity: kv)
         defer { key.deallocate(); value.deallocate() }
         for cache in caches {
@@ -71,8 +71,7 @@ public struct DecodeAttentionBenchmark {
                 let slot = cache.slot(0)
                 for g in 0..<c.kvHeadCount {
                     let keys = slot.keys + g * hd, values = slot.values + g * hd
-                    let blocks = slot.keyBlocks + g * hd * KVCache.positionsPerBlock
-                    let blockStride = kv * KVCache.positionsPerBlock
+                    let blocks = slot.keyBlocks(head: g), blockStride = slot.blockStride
                     if grouped {
                         Kernels.attendHeads(queries: query + g * group * hd, headCount: group, keys: keys, values: values,
                                             stride: kv, keyBlocks: blocks, blockStride: blockStride, count: positions,

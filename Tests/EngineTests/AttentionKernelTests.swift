@@ -139,4 +139,51 @@ final class AttentionKernelTests: XCTestCase {
             }
         }
     }
+
+    /// The cache's blocked keys hold each key/value head's blocks one after another: every
+    /// component of every position is where `keyBlocks(head:)` and `blockStride` say, whether it
+    /// was stored one position at a time or as a prefix, and attention over them equals the
+    /// reference for every head (a layout that mixed up heads or blocks fails here).
+    func testCacheKeyBlocksHoldEachHeadContiguouslyAndAttentionOverThemMatchesTheReference() {
+        var state: UInt64 = 41
+        func random() -> Float {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int(state >> 33) % 20_001 - 10_000) / 3_000
+        }
+        let hd = 32, heads = 3, kv = hd * heads, count = 53, n = KVCache.positionsPerBlock
+        let keys = (0..<count * kv).map { _ in random() }
+        let values = (0..<count * kv).map { _ in random() }
+        let cache = KVCache(capacity: 64, kvWidth: kv, headDimension: hd)
+        let oneByOne = cache.slot(0), prefix = cache.slot(1)
+        keys.withUnsafeBufferPointer { k in
+            values.withUnsafeBufferPointer { v in
+                for p in 0..<count {
+                    oneByOne.store(position: p, key: k.baseAddress! + p * kv, value: v.baseAddress! + p * kv, kvWidth: kv)
+                }
+                prefix.storePrefix(keys: k.baseAddress!, values: v.baseAddress!, count: count, kvWidth: kv)
+            }
+        }
+        XCTAssertEqual(oneByOne.blockStride, hd * n)
+        let scale = 1 / Float(hd).squareRoot()
+        for slot in [oneByOne, prefix] {
+            for g in 0..<heads {
+                let blocks = slot.keyBlocks(head: g)
+                for p in 0..<count {
+                    for c in 0..<hd where blocks[(p / n) * slot.blockStride + c * n + p % n] != keys[p * kv + g * hd + c] {
+                        XCTFail("head \(g), position \(p), component \(c) is not where the layout says")
+                        return
+                    }
+                }
+                let query = (0..<hd).map { _ in random() }
+                var scores = [Float](repeating: .nan, count: count)
+                var out = [Float](repeating: .nan, count: hd)
+                Kernels.attendHeads(queries: query, headCount: 1, keys: slot.keys + g * hd, values: slot.values + g * hd,
+                                    stride: kv, keyBlocks: blocks, blockStride: slot.blockStride, count: count,
+                                    dimension: hd, scale: scale, scores: &scores, out: &out)
+                let expected = reference(query: query, keys: Array(keys[(g * hd)...]), values: Array(values[(g * hd)...]),
+                                         stride: kv, count: count, hd: hd, scale: scale)
+                XCTAssertEqual(out.map(\.bitPattern), expected.map(\.bitPattern), "head \(g)")
+            }
+        }
+    }
 }

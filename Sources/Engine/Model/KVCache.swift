@@ -2,21 +2,35 @@
 /// sgemm reads), and the keys again in blocks of `KVCache.positionsPerBlock` positions, each key
 /// component holding the block's positions contiguously (what decode attention reads: one head's
 /// scores for a block are then vector operations over positions, with no horizontal sums).
+///
+/// The blocks are stored head by head: all of key/value head 0's blocks, then head 1's. Decode
+/// attention reads one head's blocks from the first position to the last, so that read is one
+/// sequential stream; with the heads interleaved block by block it skipped every other 4 KB (one
+/// page at head size 64), and the hardware prefetchers, which stop at page boundaries, started
+/// cold on every block (at 32k positions the scores then ran at a fifth of the memory's speed).
 struct KVSlot {
     let keys: UnsafeMutablePointer<Float>
     let values: UnsafeMutablePointer<Float>
-    /// Block b starts at `b * kvWidth * positionsPerBlock`; component c of position
-    /// `b * positionsPerBlock + i` is at `c * positionsPerBlock + i` within it.
+    /// Head h's block b starts at `h * headBlockStride + b * blockStride`; component c (of the
+    /// head's `headDimension`) of position `b * positionsPerBlock + i` is at
+    /// `c * positionsPerBlock + i` within it.
     let keyBlocks: UnsafeMutablePointer<Float>
+    let headDimension: Int
+    /// Floats from one head's blocks to the next's.
+    let headBlockStride: Int
+
+    /// Floats from one block of a head to its next (`headDimension × positionsPerBlock`).
+    var blockStride: Int { headDimension * KVCache.positionsPerBlock }
+
+    /// The first block of key/value head `head`.
+    func keyBlocks(head: Int) -> UnsafeMutablePointer<Float> { keyBlocks + head * headBlockStride }
 
     /// Stores the key and value of `position` (`kvWidth` floats each) in every layout.
     @inline(__always)
     func store(position: Int, key: UnsafePointer<Float>, value: UnsafePointer<Float>, kvWidth kv: Int) {
         (keys + position * kv).update(from: key, count: kv)
         (values + position * kv).update(from: value, count: kv)
-        let n = KVCache.positionsPerBlock
-        let block = keyBlocks + (position / n) * kv * n + position % n
-        for c in 0..<kv { block[c * n] = key[c] }
+        storeBlocked(position: position, key: key, kvWidth: kv)
     }
 
     /// Stores positions `0..<count` from row-major `keys` and `values` (`count × kvWidth` each) in
@@ -24,27 +38,36 @@ struct KVSlot {
     func storePrefix(keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>, count: Int, kvWidth kv: Int) {
         keys.update(from: k, count: count * kv)
         values.update(from: v, count: count * kv)
-        let n = KVCache.positionsPerBlock
-        for position in 0..<count {
-            let block = keyBlocks + (position / n) * kv * n + position % n
-            let key = k + position * kv
-            for c in 0..<kv { block[c * n] = key[c] }
+        for position in 0..<count { storeBlocked(position: position, key: k + position * kv, kvWidth: kv) }
+    }
+
+    @inline(__always)
+    private func storeBlocked(position: Int, key: UnsafePointer<Float>, kvWidth kv: Int) {
+        let n = KVCache.positionsPerBlock, hd = headDimension
+        let offset = (position / n) * blockStride + position % n
+        for h in 0..<kv / hd {
+            let block = keyBlocks + h * headBlockStride + offset, head = key + h * hd
+            for c in 0..<hd { block[c * n] = head[c] }
         }
     }
 }
 
 /// Keys and values of one sequence, one slot per *position in the layer path* (a repeated block
-/// has two slots), each holding `capacity` tokens of `kvWidth` floats.
+/// has two slots), each holding `capacity` tokens of `kvWidth` floats (`kvWidth / headDimension`
+/// key/value heads).
 final class KVCache {
     /// Positions per block of the blocked key layout: one 16-lane vector.
     static let positionsPerBlock = 16
     let capacity: Int
     let kvWidth: Int
+    let headDimension: Int
     private var slots: [KVSlot] = []
 
-    init(capacity: Int, kvWidth: Int) {
+    init(capacity: Int, kvWidth: Int, headDimension: Int) {
+        precondition(headDimension > 0 && kvWidth % headDimension == 0, "kvWidth \(kvWidth) is not whole heads of \(headDimension)")
         self.capacity = capacity
         self.kvWidth = kvWidth
+        self.headDimension = headDimension
     }
 
     /// The buffers of path position `slot`, allocated on first use.
@@ -54,7 +77,8 @@ final class KVCache {
             let blocks = (capacity + n - 1) / n
             slots.append(KVSlot(keys: .allocate(capacity: capacity * kvWidth),
                                 values: .allocate(capacity: capacity * kvWidth),
-                                keyBlocks: .allocate(capacity: blocks * n * kvWidth)))
+                                keyBlocks: .allocate(capacity: blocks * n * kvWidth),
+                                headDimension: headDimension, headBlockStride: blocks * n * headDimension))
         }
         return slots[slot]
     }
@@ -75,8 +99,8 @@ final class SequenceState {
     var length = 0
     var path: LayerPath?
 
-    init(capacity: Int, kvWidth: Int) {
-        cache = KVCache(capacity: capacity, kvWidth: kvWidth)
+    init(capacity: Int, kvWidth: Int, headDimension: Int) {
+        cache = KVCache(capacity: capacity, kvWidth: kvWidth, headDimension: headDimension)
     }
 }
 

@@ -243,16 +243,37 @@ extension Kernels {
             var blockMaximum = SIMD16<Float>(repeating: -.infinity)
             while t + 16 <= count {
                 let block = keyBlocks + (t / 16) * blockStride
-                var sum = SIMD16<Float>(repeating: -0.0)
-                for l in 0..<16 {
-                    var a = SIMD16<Float>(repeating: 0)
-                    var c = l
-                    while c < hd {
-                        a = a.addingProduct(SIMD16(repeating: query[c]), load(block + 16 * c))
-                        c += 16
-                    }
-                    sum += a
+                // Accumulator l sums the components c ≡ l (mod 16) in increasing c, then the 16
+                // accumulators are added in order of l. All 16 run together so that the block's
+                // components are read in memory order (one pass over its hd × 16 floats, which
+                // the prefetcher follows; taking one l at a time strode through the block 16
+                // times and each multiply-add waited on the previous one of the same l).
+                var a0 = SIMD16<Float>(repeating: 0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0
+                var a8 = a0, a9 = a0, a10 = a0, a11 = a0, a12 = a0, a13 = a0, a14 = a0, a15 = a0
+                var c = 0
+                while c < hd {
+                    let q = query + c, k = block + 16 * c
+                    a0 = a0.addingProduct(SIMD16(repeating: q[0]), load(k))
+                    a1 = a1.addingProduct(SIMD16(repeating: q[1]), load(k + 16))
+                    a2 = a2.addingProduct(SIMD16(repeating: q[2]), load(k + 32))
+                    a3 = a3.addingProduct(SIMD16(repeating: q[3]), load(k + 48))
+                    a4 = a4.addingProduct(SIMD16(repeating: q[4]), load(k + 64))
+                    a5 = a5.addingProduct(SIMD16(repeating: q[5]), load(k + 80))
+                    a6 = a6.addingProduct(SIMD16(repeating: q[6]), load(k + 96))
+                    a7 = a7.addingProduct(SIMD16(repeating: q[7]), load(k + 112))
+                    a8 = a8.addingProduct(SIMD16(repeating: q[8]), load(k + 128))
+                    a9 = a9.addingProduct(SIMD16(repeating: q[9]), load(k + 144))
+                    a10 = a10.addingProduct(SIMD16(repeating: q[10]), load(k + 160))
+                    a11 = a11.addingProduct(SIMD16(repeating: q[11]), load(k + 176))
+                    a12 = a12.addingProduct(SIMD16(repeating: q[12]), load(k + 192))
+                    a13 = a13.addingProduct(SIMD16(repeating: q[13]), load(k + 208))
+                    a14 = a14.addingProduct(SIMD16(repeating: q[14]), load(k + 224))
+                    a15 = a15.addingProduct(SIMD16(repeating: q[15]), load(k + 240))
+                    c += 16
                 }
+                var sum = SIMD16<Float>(repeating: -0.0)
+                sum += a0; sum += a1; sum += a2; sum += a3; sum += a4; sum += a5; sum += a6; sum += a7
+                sum += a8; sum += a9; sum += a10; sum += a11; sum += a12; sum += a13; sum += a14; sum += a15
                 let s = sum * scale
                 UnsafeMutableRawPointer(scores + t).storeBytes(of: s, as: SIMD16<Float>.self)
                 // Lane by lane: a running maximum is the same value in any order.

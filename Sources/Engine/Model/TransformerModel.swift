@@ -399,8 +399,8 @@ public final class TransformerModel {
                 let cache = caches[r]
                 Kernels.attendHeads(queries: q + r * qw + head * hd, headCount: runEnd - item,
                                     keys: cache.keys + g * hd, values: cache.values + g * hd, stride: kv,
-                                    keyBlocks: cache.keyBlocks + g * hd * KVCache.positionsPerBlock,
-                                    blockStride: kv * KVCache.positionsPerBlock, count: rows[r].position + 1,
+                                    keyBlocks: cache.keyBlocks(head: g),
+                                    blockStride: cache.blockStride, count: rows[r].position + 1,
                                     dimension: hd, scale: scale, scores: scores, out: out + r * qw + head * hd)
                 item = runEnd
             }
@@ -510,7 +510,7 @@ public final class TransformerModel {
 
     /// A new, empty sequence with room for `capacity` tokens.
     func makeSequence(capacity: Int, path: LayerPath?) -> SequenceState {
-        let s = SequenceState(capacity: capacity, kvWidth: configuration.kvWidth)
+        let s = SequenceState(capacity: capacity, kvWidth: configuration.kvWidth, headDimension: configuration.headDimension)
         s.path = path
         return s
     }
