@@ -17,7 +17,18 @@ import sys
 
 
 def tail_loop(text, max_period):
-    """(period, repeated characters at the end) of the shortest exact loop, or (None, 0)."""
+    r"""(period, repeated characters at the end) of the shortest exact loop, or (None, 0).
+
+    Checked with `python3 -m doctest scripts/repetition_loops.py`:
+    >>> tail_loop("The answer is 4.", 100)
+    (None, 0)
+    >>> tail_loop("Step: x = 1\nx = 1\nx = 1\nx = 1\n", 100)   # "x = 1\n" from the first one on
+    (6, 24)
+    >>> tail_loop("ab" + "xyz" * 2, 100)                          # fewer than three times over
+    (None, 0)
+    >>> tail_loop("....", 100)
+    (1, 4)
+    """
     for p in range(1, min(max_period, len(text) // 3) + 1):
         if text[-3 * p:] == text[-p:] * 3:
             i = len(text) - p
