@@ -217,18 +217,22 @@ public struct SuiteRunner {
         let batch = max(1, settings.batchSize)
         let cache = (model as? any PrefixCachingModel)?.prefixCache
         let cacheAtStart = cache?.statistics
+        // The summary of the records so far, written beside them (partial until the last batch).
+        func writeSummary() throws -> TaskSummary {
+            let summary = Self.summary(of: benchmark, configuration: configuration, records: log.records,
+                                       documents: indices.count)
+            try store.writeSummary(summary)
+            return summary
+        }
         var start = 0
         if !pending.isEmpty, !log.records.isEmpty {
             // Resuming: the summary shows what is done (one killed before this was written has none).
-            try store.writeSummary(Self.summary(of: benchmark, configuration: configuration, records: log.records,
-                                                documents: indices.count))
+            _ = try writeSummary()
         }
         while start < pending.count {
             if shouldStop() {
                 progress.finish()
-                let partial = Self.summary(of: benchmark, configuration: configuration, records: log.records,
-                                           documents: indices.count)
-                try store.writeSummary(partial)
+                let partial = try writeSummary()
                 throw RunError.interrupted(task: benchmark.name, done: partial.n, total: indices.count)
             }
             let chunk = Array(pending[start..<min(pending.count, start + batch)])
@@ -253,19 +257,13 @@ public struct SuiteRunner {
             start += chunk.count
             // A partial summary after every batch, so that `compare` and `report` see a run killed
             // without Ctrl-C (a job's time limit, the end of a sitting) up to its last batch.
-            if start < pending.count {
-                try store.writeSummary(Self.summary(of: benchmark, configuration: configuration, records: log.records,
-                                                    documents: indices.count))
-            }
+            if start < pending.count { _ = try writeSummary() }
         }
         progress.finish()
         if let cache, let cacheAtStart, progressStyle != .silent {
             progressOutput("\(policy.name)/\(benchmark.name): \(Self.describe(cache.statistics.since(cacheAtStart)))\n")
         }
-        let summary = Self.summary(of: benchmark, configuration: configuration, records: log.records,
-                                   documents: indices.count)
-        try store.writeSummary(summary)
-        return summary
+        return try writeSummary()
     }
 
     /// For a generation task on a model that can keep one, the task's `GenerationJournalFile`
