@@ -107,6 +107,76 @@ final class PrefixCacheTests: XCTestCase {
         if Self.kernelsAllowReuse { XCTAssertGreaterThan(cache.statistics.hits, 0, "\(OpenBLASCore.name) kernels") }
     }
 
+    /// Decides from the mean of every row's first component entering a layer, as a router pools
+    /// the whole prompt: block 3 skipped and block 7 repeated for every prompt; blocks 12, 18 and
+    /// 24 applied 0, 1 or 2 times by the bits of that mean, so prompts sharing a paragraph part
+    /// ways at different blocks (or not at all).
+    struct PooledHiddenStateDecider: PathDecider {
+        func decide(layer: Int, hidden: UnsafeBufferPointer<Float>, tokens: Int, width: Int) -> Int {
+            switch layer {
+            case 3: return 0
+            case 7: return 2
+            case 12, 18, 24:
+                var sum: Float = 0
+                for t in 0..<tokens { sum += hidden[t * width] }
+                let mean = sum / Float(tokens)
+                return Int((mean.bitPattern >> 3) % 3)
+            default: return 1
+            }
+        }
+    }
+
+    /// Routed prompts key the cache on (token prefix, path prefix): a prompt reuses the shared rows
+    /// for as long as its decisions choose the entry's blocks, then computes every row. Its
+    /// decisions, paths and numbers must be those of a model without the cache, bit for bit.
+    func testDecidedPathsShareWhileTheyAgreeAndGiveTheNumbersOfAModelWithoutTheCache() throws {
+        let plain = try TransformerModel(path: TestPaths.modelPath, prefixCache: nil)
+        let cache = PrefixCache()
+        let cached = try TransformerModel(path: TestPaths.modelPath, prefixCache: cache)
+        let policy = LayerPolicy.decided(PooledHiddenStateDecider())
+        let prompts = prompts(repeatingParagraph: 1)
+        var paths: [LayerPath] = []
+        for p in prompts {
+            let request = [LoglikelihoodRequest(context: p, continuation: " in the 10th century"),
+                           LoglikelihoodRequest(context: p, continuation: " France")]
+            let a = try cached.loglikelihood(request, policy: policy)
+            let b = try plain.loglikelihood(request, policy: policy)
+            XCTAssertEqual(a, b, "\(p.suffix(40))")
+            for (x, y) in zip(a, b) { XCTAssertEqual(x.logLikelihood.bitPattern, y.logLikelihood.bitPattern) }
+            paths.append(a[0].path)
+        }
+        // The decider did route these prompts apart: the test covers paths that part from the entry's.
+        XCTAssertGreaterThan(Set(paths).count, 1, "\(paths)")
+        XCTAssertTrue(paths.allSatisfy { !$0.blocks.contains(3) && $0.blocks.filter { $0 == 7 }.count == 2 })
+        // Generation (one batch, continuous) along decided paths, from the same cache.
+        let generating = prompts.map { GenerationRequest(context: $0, until: ["\n"], maxTokens: 8) }
+        XCTAssertEqual(try cached.generate(generating, policy: policy), try plain.generate(generating, policy: policy))
+        let s = cache.statistics
+        XCTAssertTrue(s.hits > 0 || s.probeRefusals > 0, "the cache neither served nor refused anything: \(s)")
+        if Self.kernelsAllowReuse { XCTAssertGreaterThan(s.reusedTokens, 0, "\(OpenBLASCore.name) kernels: \(s)") }
+        XCTAssertLessThanOrEqual(s.reusedTokens, s.promptTokens)
+    }
+
+    /// An entry of a decided path keeps each row's hidden state entering every path position (and
+    /// after the last); a fixed path's entry keeps none. Both count toward the capacity.
+    func testEntriesOfDecidedPathsKeepHiddenStatesWithinTheCapacity() throws {
+        let cache = PrefixCache()
+        let model = try TransformerModel(path: TestPaths.modelPath, prefixCache: cache)
+        let prompt = prompts(repeatingParagraph: 1)[0]
+        let request = [LoglikelihoodRequest(context: prompt, continuation: " Normandy")]
+        _ = try model.loglikelihood(request, policy: .full)
+        let fixedBytes = cache.storedBytes
+        let tokens = model.encode(prompt).count, c = model.configuration
+        XCTAssertEqual(fixedBytes, 2 * c.layerCount * c.kvWidth * tokens * 4)
+        let path = try model.loglikelihood(request, policy: .decided(PooledHiddenStateDecider()))[0].path
+        XCTAssertEqual(cache.storedBytes - fixedBytes, (2 * path.count * c.kvWidth + (path.count + 1) * c.width) * tokens * 4)
+        let entry = try XCTUnwrap(cache.longestMatchKeepingHiddenStates(model.encode(prompt), limit: tokens))
+        XCTAssertEqual(entry.shared, tokens)
+        XCTAssertEqual(entry.entry.blocks, path.blocks)
+        XCTAssertEqual(entry.entry.hidden.count, path.count + 1)
+        XCTAssertNil(cache.longestMatch(model.encode(prompt), blocks: [0, 1], limit: tokens))
+    }
+
     func testEntriesAreEvictedLeastRecentlyUsedFirstWithinTheCapacity() {
         let kv = 4, blocks = [0, 1]
         let entryBytes = 2 * blocks.count * 20 * kv * MemoryLayout<Float>.size

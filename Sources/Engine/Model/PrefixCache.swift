@@ -7,6 +7,11 @@
 /// first `p` positions of the entry with the longest common token prefix; its remaining rows are
 /// computed in one batch against those keys and values.
 ///
+/// A prompt whose path a router decides (a routed run) keys the cache on (token prefix, path
+/// prefix): its entry also keeps every row's hidden state entering each path position, which is
+/// what a decision reads, and a later prompt reuses the shared rows for as long as its own
+/// decisions choose the entry's blocks (see `TransformerModel.prefillDecided`).
+///
 /// Exactness: a reused row must be bit for bit the row the prompt's own full prefill would have
 /// computed. Every row is computed from its own token and the rows before it, so in exact arithmetic
 /// that holds; in floating point it holds only where OpenBLAS computes a row the same way in the
@@ -24,7 +29,8 @@ public final class PrefixCache {
     public struct Statistics: Sendable, Equatable, Codable {
         /// Prompt tokens prefilled (the cache's candidates), whether reused or computed.
         public var promptTokens = 0
-        /// Prompt tokens whose keys and values came from the cache.
+        /// Prompt tokens whose keys and values came from the cache. A routed prompt whose path parts
+        /// from its entry's counts its shared tokens in proportion to the path positions served.
         public var reusedTokens = 0
         /// Prompts prefilled.
         public var prompts = 0
@@ -56,24 +62,39 @@ public final class PrefixCache {
         let blocks: [Int]
         let keys: [UnsafeMutablePointer<Float>]
         let values: [UnsafeMutablePointer<Float>]
+        /// For a decided path: the hidden states of the prompt's rows entering each path position,
+        /// then after the last (`blocks.count + 1` arrays of `length × width` floats). Empty for a
+        /// fixed path, whose prompts need no decision.
+        let hidden: [UnsafeMutablePointer<Float>]
         let bytes: Int
         var lastUse: UInt64
 
-        init(tokens: [Int32], blocks: [Int], kvWidth: Int, lastUse: UInt64) {
+        /// Takes ownership of `hidden` (each `tokens.count × hiddenWidth` floats).
+        init(tokens: [Int32], blocks: [Int], kvWidth: Int, hidden: [UnsafeMutablePointer<Float>], hiddenWidth: Int,
+             lastUse: UInt64) {
             self.tokens = tokens
             self.blocks = blocks
             let count = tokens.count * kvWidth
             keys = blocks.map { _ in .allocate(capacity: count) }
             values = blocks.map { _ in .allocate(capacity: count) }
-            bytes = 2 * blocks.count * count * MemoryLayout<Float>.size
+            self.hidden = hidden
+            bytes = Self.bytes(tokens: tokens.count, slots: blocks.count, kvWidth: kvWidth,
+                               hiddenStates: hidden.count, hiddenWidth: hiddenWidth)
             self.lastUse = lastUse
         }
 
+        static func bytes(tokens: Int, slots: Int, kvWidth: Int, hiddenStates: Int, hiddenWidth: Int) -> Int {
+            (2 * slots * kvWidth + hiddenStates * hiddenWidth) * tokens * MemoryLayout<Float>.size
+        }
+
         var length: Int { tokens.count }
+        /// Whether this entry can serve a prompt whose path is decided as it is prefilled.
+        var keepsHiddenStates: Bool { !hidden.isEmpty }
 
         deinit {
             for p in keys { p.deallocate() }
             for p in values { p.deallocate() }
+            for p in hidden { p.deallocate() }
         }
     }
 
@@ -101,8 +122,19 @@ public final class PrefixCache {
     /// The entry along `blocks` sharing the longest token prefix with `tokens`, and that length
     /// (at most `limit`), when it reaches `minimumSharedTokens`.
     func longestMatch(_ tokens: [Int32], blocks: [Int], limit: Int) -> (entry: Entry, shared: Int)? {
+        longestMatch(tokens, limit: limit) { $0.blocks == blocks }
+    }
+
+    /// The entry, among those that keep hidden states (a decided path's, any path), sharing the
+    /// longest token prefix with `tokens`, and that length (at most `limit`), when it reaches
+    /// `minimumSharedTokens`.
+    func longestMatchKeepingHiddenStates(_ tokens: [Int32], limit: Int) -> (entry: Entry, shared: Int)? {
+        longestMatch(tokens, limit: limit) { $0.keepsHiddenStates }
+    }
+
+    private func longestMatch(_ tokens: [Int32], limit: Int, where eligible: (Entry) -> Bool) -> (entry: Entry, shared: Int)? {
         var best: (Entry, Int)?
-        for e in entries where e.blocks == blocks {
+        for e in entries where eligible(e) {
             let n = min(limit, e.length)
             var i = 0
             while i < n && e.tokens[i] == tokens[i] { i += 1 }
@@ -116,10 +148,15 @@ public final class PrefixCache {
 
     /// A new entry for `tokens` along `blocks` (the caller fills its keys and values), after
     /// evicting the least recently used entries it needs room for; nil when it alone exceeds
-    /// the capacity.
-    func makeEntry(tokens: [Int32], blocks: [Int], kvWidth: Int) -> Entry? {
-        let need = 2 * blocks.count * tokens.count * kvWidth * MemoryLayout<Float>.size
-        guard need <= capacityBytes else { return nil }
+    /// the capacity. Takes ownership of `hidden` (see `Entry.hidden`), freed when no entry is made.
+    func makeEntry(tokens: [Int32], blocks: [Int], kvWidth: Int, hidden: [UnsafeMutablePointer<Float>] = [],
+                   hiddenWidth: Int = 0) -> Entry? {
+        let need = Entry.bytes(tokens: tokens.count, slots: blocks.count, kvWidth: kvWidth,
+                               hiddenStates: hidden.count, hiddenWidth: hiddenWidth)
+        guard need <= capacityBytes else {
+            for p in hidden { p.deallocate() }
+            return nil
+        }
         // An entry for the same tokens and path is replaced, never duplicated.
         entries.removeAll { e in
             let same = e.blocks == blocks && e.tokens == tokens
@@ -131,7 +168,8 @@ public final class PrefixCache {
             entries.remove(at: oldest)
         }
         clock += 1
-        let e = Entry(tokens: tokens, blocks: blocks, kvWidth: kvWidth, lastUse: clock)
+        let e = Entry(tokens: tokens, blocks: blocks, kvWidth: kvWidth, hidden: hidden, hiddenWidth: hiddenWidth,
+                      lastUse: clock)
         entries.append(e)
         bytes += e.bytes
         return e

@@ -431,14 +431,7 @@ public final class TransformerModel {
         } else {
             var blocks: [Int] = []
             for b in 0..<configuration.layerCount {
-                let times: Int
-                if let decider {
-                    let n = tokens.count * configuration.width
-                    times = min(2, max(0, decider.decide(layer: b, hidden: UnsafeBufferPointer(start: x, count: n),
-                                                         tokens: tokens.count, width: configuration.width)))
-                } else {
-                    times = 1
-                }
+                let times = decider.map { applications(ofLayer: b, decidedBy: $0, hidden: x, tokens: tokens.count) } ?? 1
                 for _ in 0..<times {
                     applyBlock(b, slot: blocks.count, x: x, rows: rows)
                     blocks.append(b)
@@ -448,6 +441,15 @@ public final class TransformerModel {
         }
         sequence.length += tokens.count
         return sequence.path!
+    }
+
+    /// How many times (0, 1 or 2) `decider` applies block `layer` to a prompt of `tokens` rows whose
+    /// hidden states entering the block are at `hidden`.
+    func applications(ofLayer layer: Int, decidedBy decider: any PathDecider, hidden: UnsafeMutablePointer<Float>,
+                      tokens: Int) -> Int {
+        let d = configuration.width
+        return min(2, max(0, decider.decide(layer: layer, hidden: UnsafeBufferPointer(start: hidden, count: tokens * d),
+                                            tokens: tokens, width: d)))
     }
 
     /// One decode step of `sequences` (each with its path set), one token each; leaves the final
