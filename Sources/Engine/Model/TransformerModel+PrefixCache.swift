@@ -10,12 +10,12 @@ extension TransformerModel {
     @discardableResult
     func prefillPrompt(_ ids: [Int32], sequence: SequenceState, decider: (any PathDecider)?,
                        x: UnsafeMutablePointer<Float>) -> LayerPath {
-        guard let cache = prefixCache, sequence.length == 0, ids.count > quantizedRowLimit,
-              decider != nil || sequence.path != nil else {
+        guard let cache = prefixCache, sequence.length == 0, ids.count > quantizedRowLimit else {
             return forward(ids[...], sequence: sequence, decider: decider, x: x)
         }
         guard let path = sequence.path else {
-            return prefillDecided(ids, sequence: sequence, decider: decider!, x: x, cache: cache)
+            guard let decider else { return forward(ids[...], sequence: sequence, decider: nil, x: x) }
+            return prefillDecided(ids, sequence: sequence, decider: decider, x: x, cache: cache)
         }
         let length = ids.count, kv = configuration.kvWidth, d = configuration.width
         var reused = 0
@@ -58,6 +58,7 @@ extension TransformerModel {
             if rows > 0 { share = (entry, rows) }
         }
         let rows = (0..<length).map { Row(sequence: sequence, position: $0) }
+        let tailRows = Array(rows[(share?.rows ?? length)...])
         embed(ids[...], into: x)
         var blocks: [Int] = []
         // Whole prefills become entries: every row's hidden state entering each path position.
@@ -78,7 +79,7 @@ extension TransformerModel {
                 if following, let (entry, p) = share, slot < entry.blocks.count, entry.blocks[slot] == layer {
                     sequence.cache.slot(slot).storePrefix(keys: entry.keys[slot], values: entry.values[slot],
                                                           count: p, kvWidth: kv)
-                    applyBlock(layer, slot: slot, x: x + p * d, rows: Array(rows[p...]))
+                    applyBlock(layer, slot: slot, x: x + p * d, rows: tailRows)
                     servedSlots += 1
                 } else {
                     if following, let (entry, p) = share {
